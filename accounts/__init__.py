@@ -1,0 +1,1 @@
+"""Accounts: users, roles, login providers, personal access tokens and notifications."""

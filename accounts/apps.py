@@ -1,0 +1,11 @@
+"""App configuration for ``accounts``."""
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AccountsConfig(AppConfig):
+    """Accounts: users, roles, login providers, personal access tokens and notifications."""
+
+    name = "accounts"
+    verbose_name = _("Accounts")
+    default_auto_field = "django.db.models.BigAutoField"

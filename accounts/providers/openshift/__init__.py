@@ -1,0 +1,1 @@
+"""django-allauth provider for the OpenShift OAuth server (allauth ships none)."""

@@ -1,0 +1,1 @@
+"""Read operations of ``accounts``: querysets already scoped to the acting user."""

@@ -1,0 +1,1 @@
+"""Celery tasks of ``accounts``: thin, take ids, call one service."""

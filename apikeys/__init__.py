@@ -1,0 +1,1 @@
+"""API keys: LiteLLM virtual keys owned by users, their limits and lifecycle."""

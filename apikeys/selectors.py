@@ -1,0 +1,1 @@
+"""Read operations of ``apikeys``: querysets already scoped to the acting user."""

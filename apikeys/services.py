@@ -1,0 +1,1 @@
+"""Write operations of ``apikeys`` (``<entity>_<action>``, keyword-only, atomic, audited)."""

@@ -1,0 +1,1 @@
+"""Celery tasks of ``apikeys``: thin, take ids, call one service."""

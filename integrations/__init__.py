@@ -1,0 +1,1 @@
+"""Integrations: the LiteLLM client, the LiteLLM double, sync runs, the outbox and the reconciler."""

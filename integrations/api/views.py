@@ -1,0 +1,1 @@
+"""API views of ``integrations``: scoped querysets from selectors, one service call per write."""

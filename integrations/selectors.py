@@ -1,0 +1,1 @@
+"""Read operations of ``integrations``: querysets already scoped to the acting user."""

@@ -1,0 +1,1 @@
+"""Write operations of ``integrations`` (``<entity>_<action>``, keyword-only, atomic, audited)."""

@@ -1,0 +1,410 @@
+"""The one settings module of litemaas, driven by environment variables.
+
+A fresh checkout runs with no configuration at all: SQLite, a local-memory cache, eager Celery and console
+e-mail. Production sets ``DEBUG=false`` and must then provide ``SECRET_KEY``, ``ALLOWED_HOSTS`` and
+``LITELLM_MASTER_KEY`` (or their ``*_FILE`` variants); anything missing or malformed stops the process at
+start-up with ``ImproperlyConfigured``. Every setting is listed, with its default, in the README.
+"""
+from __future__ import annotations
+
+import secrets
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import dj_database_url
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+from litemaas.env import (
+    env_bool,
+    env_choice,
+    env_decimal,
+    env_float,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+TESTING = "pytest" in sys.modules or env_bool("LITEMAAS_TESTING", False)
+
+# ---------------------------------------------------------------------------------------------------------
+# Core
+# ---------------------------------------------------------------------------------------------------------
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = env_secret("SECRET_KEY")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Demo mode: the README's one-command install. It enables local password login and the demo LiteLLM banner.
+DEMO_MODE = env_bool("DEMO_MODE", False)
+
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) is required when DEBUG is off")
+    # A throw-away key keeps development zero-config; sessions simply do not survive a restart.
+    SECRET_KEY = "insecure-dev-" + secrets.token_urlsafe(32)
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS is required when DEBUG is off")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_prometheus",
+    "rest_framework",
+    "drf_spectacular",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "accounts.providers.openshift",
+    "litemaas",
+    "accounts",
+    "teams",
+    "subscriptions",
+    "apikeys",
+    "usage",
+    "integrations",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "litemaas.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "litemaas.middleware.ActiveUserMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "litemaas.urls"
+WSGI_APPLICATION = "litemaas.wsgi.application"
+ASGI_APPLICATION = "litemaas.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "litemaas.context_processors.portal",
+            ],
+        },
+    },
+]
+
+# ---------------------------------------------------------------------------------------------------------
+# Database and cache
+# ---------------------------------------------------------------------------------------------------------
+DATABASE_URL = env_secret("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+            conn_health_checks=True,
+        )
+    }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"].setdefault("OPTIONS", {})
+        # Bound how long a request can wait for the database before it fails clearly.
+        DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+        }
+    }
+DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME") or None}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_secret("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "litemaas"),
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 2,
+                "SOCKET_TIMEOUT": 2,
+                # A Redis outage degrades caching instead of taking the portal down.
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "litemaas"}}
+
+# Sessions live in the database so every web replica sees them (and deactivation can delete them).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE_SECONDS", 8 * 3600, minimum=300)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# ---------------------------------------------------------------------------------------------------------
+# Authentication: accounts.User, allauth (OpenShift, OIDC, optional local passwords)
+# ---------------------------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "account_login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Local username/password login: on in demo mode, off by default in production.
+LOCAL_LOGIN_ENABLED = env_bool("LOCAL_LOGIN_ENABLED", DEMO_MODE or DEBUG)
+
+AUTH_PROVIDER = env_choice("AUTH_PROVIDER", "", ["", "openshift", "oidc"])
+OAUTH_CLIENT_ID = env_str("OAUTH_CLIENT_ID")
+OAUTH_CLIENT_SECRET = env_secret("OAUTH_CLIENT_SECRET")
+# OpenShift: the OAuth server URL (https://oauth-openshift.apps.example.com); the API server URL is derived
+# from it (oauth-openshift.apps.X -> api.X:6443) unless OPENSHIFT_API_URL is set.
+OPENSHIFT_OAUTH_URL = env_str("OPENSHIFT_OAUTH_URL")
+OPENSHIFT_API_URL = env_str("OPENSHIFT_API_URL")
+OPENSHIFT_CA_BUNDLE = env_str("OPENSHIFT_CA_BUNDLE")
+OPENSHIFT_TIMEOUT_SECONDS = env_float("OPENSHIFT_TIMEOUT_SECONDS", 10.0, minimum=1)
+OIDC_ISSUER = env_str("OIDC_ISSUER")
+OIDC_SCOPES = env_list("OIDC_SCOPES", ["openid", "profile", "email"])
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+
+# Group -> role mapping, re-derived at every login (removing someone from a group removes the role).
+ADMIN_GROUPS = env_list("ADMIN_GROUPS", ["litemaas-admins", "administrators"])
+READONLY_ADMIN_GROUPS = env_list("READONLY_ADMIN_GROUPS", ["litemaas-readonly", "viewers"])
+INITIAL_ADMIN_USERS = env_list("INITIAL_ADMIN_USERS")
+# When set, only members of one of these groups may log in; everyone else gets a clear refusal page.
+ALLOWED_GROUPS = env_list("ALLOWED_GROUPS")
+
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_USER_MODEL_EMAIL_FIELD = "email"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never merge identities by e-mail
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_STORE_TOKENS = False  # the IdP token is used once, never stored
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_PROVIDERS: dict[str, dict] = {}
+if AUTH_PROVIDER == "openshift":
+    SOCIALACCOUNT_PROVIDERS["openshift"] = {
+        "APPS": [{"client_id": OAUTH_CLIENT_ID, "secret": OAUTH_CLIENT_SECRET, "settings": {}}],
+        "SCOPE": ["user:info"],
+        "OAUTH_PKCE_ENABLED": True,
+    }
+elif AUTH_PROVIDER == "oidc":
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "APPS": [
+            {
+                "provider_id": "oidc",
+                "name": env_str("OIDC_DISPLAY_NAME", "Single sign-on"),
+                "client_id": OAUTH_CLIENT_ID,
+                "secret": OAUTH_CLIENT_SECRET,
+                "settings": {"server_url": OIDC_ISSUER, "oauth_pkce_enabled": True},
+            }
+        ],
+        "SCOPE": OIDC_SCOPES,
+        "OAUTH_PKCE_ENABLED": True,
+    }
+
+# ---------------------------------------------------------------------------------------------------------
+# REST API
+# ---------------------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.PersonalAccessTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "litemaas.api.permissions.TokenScopePermission",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "litemaas.api.pagination.DefaultPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "litemaas.api.exception_handler.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_str("API_RATE_LIMIT_USER", "1000/minute"),
+        "anon": env_str("API_RATE_LIMIT_ANON", "60/minute"),
+        "analytics": env_str("API_RATE_LIMIT_ANALYTICS", "30/minute"),
+        "export": env_str("API_RATE_LIMIT_EXPORT", "10/minute"),
+    },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "litemaas API",
+    "DESCRIPTION": "Self-service Models-as-a-Service portal in front of LiteLLM.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+}
+PERSONAL_TOKEN_PREFIX = "ltm_"
+PERSONAL_TOKEN_MAX_DAYS = env_int("PERSONAL_TOKEN_MAX_DAYS", 365, minimum=1)
+
+# ---------------------------------------------------------------------------------------------------------
+# LiteLLM
+# ---------------------------------------------------------------------------------------------------------
+LITELLM_API_URL = env_str("LITELLM_API_URL").rstrip("/")
+LITELLM_MASTER_KEY = env_secret("LITELLM_MASTER_KEY")
+# The URL users call with their keys (shown in snippets); usually a Route in front of the same proxy.
+LITELLM_PUBLIC_URL = env_str("LITELLM_PUBLIC_URL", LITELLM_API_URL).rstrip("/")
+LITELLM_CONNECT_TIMEOUT_SECONDS = env_float("LITELLM_CONNECT_TIMEOUT_SECONDS", 3.0, minimum=0.1)
+LITELLM_READ_TIMEOUT_SECONDS = env_float("LITELLM_READ_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+# Retries cover seconds inside one call (tenacity); Celery covers minutes across calls.
+LITELLM_RETRY_ATTEMPTS = env_int("LITELLM_RETRY_ATTEMPTS", 3, minimum=1, maximum=5)
+LITELLM_RETRY_MAX_WAIT_SECONDS = env_float("LITELLM_RETRY_MAX_WAIT_SECONDS", 8.0, minimum=0)
+# Circuit breaker (state in the shared cache, so every web and worker process agrees):
+#   OK -> BROKEN after FAILURE_THRESHOLD "unavailable" errors inside WINDOW_SECONDS;
+#   BROKEN fails fast for COOLDOWN_SECONDS, then RECOVERY lets probes through;
+#   RECOVERY -> OK after RECOVERY_SUCCESSES successes in a row, back to BROKEN on any failure.
+LITELLM_BREAKER_FAILURE_THRESHOLD = env_int("LITELLM_BREAKER_FAILURE_THRESHOLD", 5, minimum=1)
+LITELLM_BREAKER_WINDOW_SECONDS = env_int("LITELLM_BREAKER_WINDOW_SECONDS", 60, minimum=1)
+LITELLM_BREAKER_COOLDOWN_SECONDS = env_int("LITELLM_BREAKER_COOLDOWN_SECONDS", 30, minimum=1)
+LITELLM_BREAKER_RECOVERY_SUCCESSES = env_int("LITELLM_BREAKER_RECOVERY_SUCCESSES", 2, minimum=1)
+if not DEBUG and LITELLM_API_URL and not LITELLM_MASTER_KEY:
+    raise ImproperlyConfigured("LITELLM_MASTER_KEY (or LITELLM_MASTER_KEY_FILE) is required when DEBUG is off")
+
+# New-user defaults (the admin settings page overrides them; these are the fallback).
+DEFAULT_USER_MAX_BUDGET = env_decimal("DEFAULT_USER_MAX_BUDGET", Decimal("100"))
+DEFAULT_USER_TPM_LIMIT = env_int("DEFAULT_USER_TPM_LIMIT", 100_000, minimum=0)
+DEFAULT_USER_RPM_LIMIT = env_int("DEFAULT_USER_RPM_LIMIT", 120, minimum=0)
+DEFAULT_TEAM_ID = "a0000000-0000-4000-8000-000000000001"
+
+# ---------------------------------------------------------------------------------------------------------
+# Celery
+# ---------------------------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env_secret("CELERY_BROKER_URL")
+CELERY_RESULT_BACKEND = env_secret("CELERY_RESULT_BACKEND") or None
+# Without a broker every task runs inline, so a fresh checkout needs no queue.
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=1)
+CELERY_TASK_DEFAULT_MAX_RETRIES = 5
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The schedule lives in code, so there is no schedule state in the database to drift.
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "provision-pending-users": {
+        "task": "litemaas.integrations.provision_pending_users",
+        "schedule": crontab(),  # every minute
+    },
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# E-mail
+# ---------------------------------------------------------------------------------------------------------
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "litemaas@localhost")
+
+# ---------------------------------------------------------------------------------------------------------
+# Internationalisation, static files
+# ---------------------------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+
+# ---------------------------------------------------------------------------------------------------------
+# Security (check --deploy is clean with DEBUG off)
+# ---------------------------------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if not DEBUG:
+    # TLS ends at the OpenShift Route / Ingress, which sets X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# ---------------------------------------------------------------------------------------------------------
+# Logging: one line per event, with the request id; JSON in production.
+# ---------------------------------------------------------------------------------------------------------
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR"])
+LOG_FORMAT = env_choice("LOG_FORMAT", "text" if DEBUG else "json", ["text", "json"])
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "litemaas.logging.RequestContextFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "litemaas.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_context"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

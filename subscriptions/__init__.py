@@ -1,0 +1,1 @@
+"""Subscriptions: the model catalogue mirrored from LiteLLM and the subscription state machine."""

@@ -1,0 +1,1 @@
+"""Read operations of ``subscriptions``: querysets already scoped to the acting user."""

@@ -1,0 +1,1 @@
+"""Write operations of ``subscriptions`` (``<entity>_<action>``, keyword-only, atomic, audited)."""

@@ -1,0 +1,1 @@
+"""Celery tasks of ``subscriptions``: thin, take ids, call one service."""

@@ -1,0 +1,1 @@
+"""API views of ``teams``: scoped querysets from selectors, one service call per write."""

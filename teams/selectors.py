@@ -1,0 +1,1 @@
+"""Read operations of ``teams``: querysets already scoped to the acting user."""

@@ -1,0 +1,1 @@
+"""Write operations of ``teams`` (``<entity>_<action>``, keyword-only, atomic, audited)."""

@@ -1,0 +1,1 @@
+"""Celery tasks of ``teams``: thin, take ids, call one service."""

@@ -1,0 +1,1 @@
+"""Usage: daily usage facts ingested from LiteLLM, analytics, exports and budgets."""

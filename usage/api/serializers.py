@@ -1,0 +1,1 @@
+"""Serializers of the ``usage`` API (separate input and output shapes where they differ)."""

@@ -1,0 +1,1 @@
+"""Read operations of ``usage``: querysets already scoped to the acting user."""

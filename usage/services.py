@@ -1,0 +1,1 @@
+"""Write operations of ``usage`` (``<entity>_<action>``, keyword-only, atomic, audited)."""

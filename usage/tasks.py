@@ -1,0 +1,1 @@
+"""Celery tasks of ``usage``: thin, take ids, call one service."""
