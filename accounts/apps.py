@@ -9,3 +9,7 @@ class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Accounts")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Connects the login audit hooks (auth.login, auth.logout, auth.login_failed).
+        from accounts import signals  # noqa: F401

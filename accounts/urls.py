@@ -1,5 +1,5 @@
 """Portal page URLs of ``accounts``."""
-from django.urls import path  # noqa: F401
+from accounts import token_urls
 
 app_name = "accounts"
-urlpatterns: list = []
+urlpatterns = [*token_urls.urlpatterns]

@@ -1,5 +1,9 @@
 """Portal page URLs of ``integrations``."""
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from integrations import views
 
 app_name = "integrations"
-urlpatterns: list = []
+urlpatterns = [
+    path("admin-tools/litellm/", views.litellm_status_page, name="litellm-status"),
+]

@@ -16,6 +16,11 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.providers.config import (
+    derive_openshift_api_url,
+    oidc_provider_settings,
+    openshift_provider_settings,
+)
 from litemaas.env import (
     env_bool,
     env_choice,
@@ -49,7 +54,7 @@ if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS is required when DEBUG is off")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "litemaas.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -137,6 +142,13 @@ DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME") or None}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_secret("REDIS_URL")
+# Redis Sentinel (HA): "host:port,host:port"; REDIS_URL then names the master instead of a host
+# (redis://:password@<REDIS_SENTINEL_MASTER>/0) and defaults to exactly that.
+REDIS_SENTINELS = env_list("REDIS_SENTINELS")
+REDIS_SENTINEL_MASTER = env_str("REDIS_SENTINEL_MASTER", "mymaster")
+REDIS_SENTINEL_PASSWORD = env_secret("REDIS_SENTINEL_PASSWORD")
+if REDIS_SENTINELS and not REDIS_URL:
+    REDIS_URL = f"redis://{REDIS_SENTINEL_MASTER}/0"
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -152,6 +164,17 @@ if REDIS_URL:
             },
         }
     }
+    if REDIS_SENTINELS:
+        CACHES["default"]["OPTIONS"].update({
+            "CLIENT_CLASS": "django_redis.client.SentinelClient",
+            "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+            "CONNECTION_POOL_CLASS": "redis.sentinel.SentinelConnectionPool",
+            "SENTINELS": [
+                (host.rsplit(":", 1)[0], int(host.rsplit(":", 1)[1]) if ":" in host else 26379)
+                for host in REDIS_SENTINELS
+            ],
+            "SENTINEL_KWARGS": {"password": REDIS_SENTINEL_PASSWORD} if REDIS_SENTINEL_PASSWORD else {},
+        })
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "litemaas"}}
@@ -166,10 +189,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # Authentication: accounts.User, allauth (OpenShift, OIDC, optional local passwords)
 # ---------------------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
-]
+# One backend: allauth's username/password checks (ModelBackend underneath), switched off with
+# LOCAL_LOGIN_ENABLED so no login page (allauth's, /admin/login/) accepts a password then.
+AUTHENTICATION_BACKENDS = ["accounts.backends.PortalAuthenticationBackend"]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "account_login"
@@ -189,13 +211,22 @@ OAUTH_CLIENT_ID = env_str("OAUTH_CLIENT_ID")
 OAUTH_CLIENT_SECRET = env_secret("OAUTH_CLIENT_SECRET")
 # OpenShift: the OAuth server URL (https://oauth-openshift.apps.example.com); the API server URL is derived
 # from it (oauth-openshift.apps.X -> api.X:6443) unless OPENSHIFT_API_URL is set.
-OPENSHIFT_OAUTH_URL = env_str("OPENSHIFT_OAUTH_URL")
-OPENSHIFT_API_URL = env_str("OPENSHIFT_API_URL")
+OPENSHIFT_OAUTH_URL = env_str("OPENSHIFT_OAUTH_URL").rstrip("/")
+OPENSHIFT_API_URL = env_str("OPENSHIFT_API_URL").rstrip("/") or derive_openshift_api_url(OPENSHIFT_OAUTH_URL)
+# PEM bundle trusted for calls to the identity provider (cluster CA + ingress CA); TLS is always verified.
 OPENSHIFT_CA_BUNDLE = env_str("OPENSHIFT_CA_BUNDLE")
+# Timeout of every call to the identity provider (OpenShift or OIDC): token, users/~, discovery, userinfo.
 OPENSHIFT_TIMEOUT_SECONDS = env_float("OPENSHIFT_TIMEOUT_SECONDS", 10.0, minimum=1)
-OIDC_ISSUER = env_str("OIDC_ISSUER")
+OIDC_ISSUER = env_str("OIDC_ISSUER").rstrip("/")
 OIDC_SCOPES = env_list("OIDC_SCOPES", ["openid", "profile", "email"])
+# Claim holding the user's groups (userinfo or ID token); a dotted path such as realm_access.roles works.
 OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+if AUTH_PROVIDER and not (OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET):
+    raise ImproperlyConfigured(f"AUTH_PROVIDER={AUTH_PROVIDER} needs OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET")
+if AUTH_PROVIDER == "openshift" and not OPENSHIFT_OAUTH_URL:
+    raise ImproperlyConfigured("AUTH_PROVIDER=openshift needs OPENSHIFT_OAUTH_URL (https://oauth-openshift.apps.…)")
+if AUTH_PROVIDER == "oidc" and not OIDC_ISSUER:
+    raise ImproperlyConfigured("AUTH_PROVIDER=oidc needs OIDC_ISSUER")
 
 # Group -> role mapping, re-derived at every login (removing someone from a group removes the role).
 ADMIN_GROUPS = env_list("ADMIN_GROUPS", ["litemaas-admins", "administrators"])
@@ -212,32 +243,29 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_USER_MODEL_EMAIL_FIELD = "email"
+# Identities are keyed by (provider, uid); an e-mail shared with another account must not divert a first
+# login to allauth's signup form (allauth's default with unique e-mails).
+ACCOUNT_UNIQUE_EMAIL = False
 SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never merge identities by e-mail
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
 SOCIALACCOUNT_STORE_TOKENS = False  # the IdP token is used once, never stored
-SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the handshake starts with a POST (CSRF-protected), as allauth advises
+SOCIALACCOUNT_REQUESTS_TIMEOUT = OPENSHIFT_TIMEOUT_SECONDS
+# allauth reads providers from this dict at request time (state and PKCE S256 are on for both); tests
+# point it at a fake server with the same builders.
 SOCIALACCOUNT_PROVIDERS: dict[str, dict] = {}
 if AUTH_PROVIDER == "openshift":
-    SOCIALACCOUNT_PROVIDERS["openshift"] = {
-        "APPS": [{"client_id": OAUTH_CLIENT_ID, "secret": OAUTH_CLIENT_SECRET, "settings": {}}],
-        "SCOPE": ["user:info"],
-        "OAUTH_PKCE_ENABLED": True,
-    }
+    SOCIALACCOUNT_PROVIDERS["openshift"] = openshift_provider_settings(
+        client_id=OAUTH_CLIENT_ID, secret=OAUTH_CLIENT_SECRET, oauth_url=OPENSHIFT_OAUTH_URL,
+        api_url=OPENSHIFT_API_URL,
+    )
 elif AUTH_PROVIDER == "oidc":
-    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
-        "APPS": [
-            {
-                "provider_id": "oidc",
-                "name": env_str("OIDC_DISPLAY_NAME", "Single sign-on"),
-                "client_id": OAUTH_CLIENT_ID,
-                "secret": OAUTH_CLIENT_SECRET,
-                "settings": {"server_url": OIDC_ISSUER, "oauth_pkce_enabled": True},
-            }
-        ],
-        "SCOPE": OIDC_SCOPES,
-        "OAUTH_PKCE_ENABLED": True,
-    }
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = oidc_provider_settings(
+        client_id=OAUTH_CLIENT_ID, secret=OAUTH_CLIENT_SECRET, issuer=OIDC_ISSUER, scopes=OIDC_SCOPES,
+        name=env_str("OIDC_DISPLAY_NAME", "Single sign-on"),
+    )
 
 # ---------------------------------------------------------------------------------------------------------
 # REST API
@@ -257,7 +285,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "litemaas.api.exception_handler.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {
         "user": env_str("API_RATE_LIMIT_USER", "1000/minute"),
         "anon": env_str("API_RATE_LIMIT_ANON", "60/minute"),
@@ -277,6 +308,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Several models have a "status" field; name each choice set after its model so client generators get
+    # stable enum names (without this, drf-spectacular warns and invents hashed names).
+    "ENUM_NAME_OVERRIDES": {
+        "ApiKeyStatusEnum": "apikeys.models.KeyStatus",
+        "SubscriptionStatusEnum": "subscriptions.models.SubscriptionStatus",
+    },
 }
 PERSONAL_TOKEN_PREFIX = "ltm_"
 PERSONAL_TOKEN_MAX_DAYS = env_int("PERSONAL_TOKEN_MAX_DAYS", 365, minimum=1)
@@ -287,6 +324,8 @@ PERSONAL_TOKEN_MAX_DAYS = env_int("PERSONAL_TOKEN_MAX_DAYS", 365, minimum=1)
 LITELLM_API_URL = env_str("LITELLM_API_URL").rstrip("/")
 LITELLM_MASTER_KEY = env_secret("LITELLM_MASTER_KEY")
 # The URL users call with their keys (shown in snippets); usually a Route in front of the same proxy.
+# True when LITELLM_API_URL is the built-in double (the README demo): the portal says so on every page.
+LITELLM_IS_DEMO = env_bool("LITELLM_IS_DEMO", False)
 LITELLM_PUBLIC_URL = env_str("LITELLM_PUBLIC_URL", LITELLM_API_URL).rstrip("/")
 LITELLM_CONNECT_TIMEOUT_SECONDS = env_float("LITELLM_CONNECT_TIMEOUT_SECONDS", 3.0, minimum=0.1)
 LITELLM_READ_TIMEOUT_SECONDS = env_float("LITELLM_READ_TIMEOUT_SECONDS", 10.0, minimum=0.1)
@@ -310,6 +349,15 @@ DEFAULT_USER_TPM_LIMIT = env_int("DEFAULT_USER_TPM_LIMIT", 100_000, minimum=0)
 DEFAULT_USER_RPM_LIMIT = env_int("DEFAULT_USER_RPM_LIMIT", 120, minimum=0)
 DEFAULT_TEAM_ID = "a0000000-0000-4000-8000-000000000001"
 
+# Model catalogue sync (LiteLLM -> portal): every N minutes (1-60) on beat, plus `manage.py sync_models`
+# at start-up and the admin "Sync now" button. A run that would mark more than this share of the available
+# models unavailable (or that sees an empty model list) is aborted without changing anything.
+MODEL_SYNC_INTERVAL_MINUTES = env_int("MODEL_SYNC_INTERVAL_MINUTES", 15, minimum=1, maximum=60)
+MODEL_SYNC_MAX_REMOVAL_SHARE = env_float("MODEL_SYNC_MAX_REMOVAL_SHARE", 0.5, minimum=0.0, maximum=1.0)
+# Fernet key (32 url-safe base64 bytes) for provider API keys stored with models; derived from SECRET_KEY
+# when unset (then rotating SECRET_KEY makes stored provider keys unreadable: re-enter them).
+FIELD_ENCRYPTION_KEY = env_secret("FIELD_ENCRYPTION_KEY")
+
 # ---------------------------------------------------------------------------------------------------------
 # Celery
 # ---------------------------------------------------------------------------------------------------------
@@ -330,11 +378,57 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The schedule lives in code, so there is no schedule state in the database to drift.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "subscriptions-sync-models": {
+        "task": "litemaas.subscriptions.sync_models",
+        "schedule": crontab(minute=f"*/{MODEL_SYNC_INTERVAL_MINUTES}"),  # every MODEL_SYNC_INTERVAL_MINUTES
+    },
+    "subscriptions-expire-due": {
+        "task": "litemaas.subscriptions.expire_due",
+        "schedule": crontab(),  # every minute: active subscriptions past expires_at -> expired
+    },
     "provision-pending-users": {
         "task": "litemaas.integrations.provision_pending_users",
         "schedule": crontab(),  # every minute
     },
+    "apikeys-cleanup-provisioning": {
+        "task": "litemaas.apikeys.cleanup_provisioning",
+        "schedule": crontab(),  # every minute: provisioning rows older than the grace -> remote delete, failed
+    },
+    "apikeys-retry-revocations": {
+        "task": "litemaas.apikeys.retry_revocations",
+        "schedule": crontab(),  # every minute: keys stuck in "revoking" while LiteLLM was down
+    },
+    "apikeys-revoke-rotated-after-grace": {
+        "task": "litemaas.apikeys.revoke_rotated_after_grace",
+        "schedule": crontab(),  # every minute: old keys whose rotation grace has ended
+    },
+    "apikeys-sync-pending": {
+        "task": "litemaas.apikeys.sync_pending",
+        "schedule": crontab(),  # every minute: keys whose models changed locally but not yet in LiteLLM
+    },
+    "apikeys-expire-keys": {
+        "task": "litemaas.apikeys.expire_keys",
+        "schedule": crontab(),  # every minute: past expires_at -> expired; playground keys also revoked
+    },
 }
+
+# API keys (apikeys app)
+# A key row still "provisioning" after this long is a crashed create: the sweep deletes it in LiteLLM.
+APIKEY_PROVISIONING_GRACE_SECONDS = env_int("APIKEY_PROVISIONING_GRACE_SECONDS", 300, minimum=30)
+# Shown before the random part of every key the portal mints (must start with "sk-" for LiteLLM).
+APIKEY_SECRET_PREFIX = env_str("APIKEY_SECRET_PREFIX", "sk-ltm-")
+if not APIKEY_SECRET_PREFIX.startswith("sk-"):
+    raise ImproperlyConfigured("APIKEY_SECRET_PREFIX must start with 'sk-' (LiteLLM requires it)")
+# Seconds a user's batch of live spend figures (one /key/list call) is cached for pages.
+APIKEY_SPEND_CACHE_SECONDS = env_int("APIKEY_SPEND_CACHE_SECONDS", 60, minimum=0)
+# Celery retries of one revocation before the every-minute sweep takes over.
+APIKEY_REVOKE_MAX_RETRIES = env_int("APIKEY_REVOKE_MAX_RETRIES", 5, minimum=0, maximum=20)
+# Per-model budgets (LiteLLM model_max_budget) need a LiteLLM Enterprise licence; off = refused with a 400.
+APIKEY_PER_MODEL_BUDGET_ENABLED = env_bool("APIKEY_PER_MODEL_BUDGET_ENABLED", False)
+# Chat playground: short-lived keys minted per session instead of revealing a stored secret.
+PLAYGROUND_KEY_BUDGET = env_decimal("PLAYGROUND_KEY_BUDGET", Decimal("0.50"))
+PLAYGROUND_KEY_TTL_SECONDS = env_int("PLAYGROUND_KEY_TTL_SECONDS", 3600, minimum=60, maximum=86_400)
+PLAYGROUND_MAX_LIVE_KEYS = env_int("PLAYGROUND_MAX_LIVE_KEYS", 3, minimum=1, maximum=20)
 
 # ---------------------------------------------------------------------------------------------------------
 # E-mail
@@ -346,6 +440,10 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "litemaas@localhost")
+# Send every in-app notification by e-mail too (to users who have an address).
+NOTIFICATION_EMAIL_ENABLED = env_bool("NOTIFICATION_EMAIL_ENABLED", False)
+# Display currency for prices and spend until an admin picks one in the portal (no conversion: LiteLLM is USD).
+PORTAL_CURRENCY_CODE = env_str("PORTAL_CURRENCY_CODE", "USD")
 
 # ---------------------------------------------------------------------------------------------------------
 # Internationalisation, static files
@@ -404,7 +502,89 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Configuring "django" and "django.server" drops the handlers Django's default config gave them,
+        # which would print a second copy of each line without the request id.
+        "django": {"level": "INFO"},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.request": {"level": "ERROR"},
         "django.db.backends": {"level": "WARNING"},
     },
 }
+
+# ---------------------------------------------------------------------------------------------------------
+# Observability and high availability (deploy/README.md explains each knob)
+# ---------------------------------------------------------------------------------------------------------
+# No secret reaches a log line: API keys (sk-…), personal tokens (ltm_…), bearer credentials and the
+# master key's value are masked by a filter on the one console handler.
+LOGGING["filters"]["redact_secrets"] = {"()": "litemaas.logging.SecretRedactingFilter"}
+LOGGING["handlers"]["console"]["filters"].append("redact_secrets")
+# gunicorn's JSON access line (deploy/container/gunicorn.conf.py) carries the request and user ids.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("litemaas.middleware.ActiveUserMiddleware") + 1,
+    "litemaas.observability.AccessLogContextMiddleware",
+)
+
+# Static files from the container itself (WhiteNoise), so no extra web server is needed in the pod.
+# The image sets STATICFILES_MANIFEST=true (hashed names, cached for a year); collectstatic runs at build.
+STATIC_SERVE = env_bool("STATIC_SERVE", not DEBUG)
+if STATIC_SERVE:
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {
+            "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if env_bool("STATICFILES_MANIFEST", False)
+            else "whitenoise.storage.CompressedStaticFilesStorage"
+        },
+    }
+
+# OpenTelemetry tracing (Django, requests, Celery, psycopg) is on only when an OTLP endpoint is set; the
+# exporter reads the standard OTEL_* variables itself (OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME, …).
+OTEL_EXPORTER_OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT") or env_str(
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+)
+OTEL_TRACING_ENABLED = bool(OTEL_EXPORTER_OTLP_ENDPOINT) and env_bool("OTEL_TRACING_ENABLED", True)
+
+# Business metrics (litemaas.metrics): aggregate queries run at scrape time, shared through the cache for
+# this many seconds so three web replicas scraped every 30 s cost one round of queries, not three.
+METRICS_BUSINESS_ENABLED = env_bool("METRICS_BUSINESS_ENABLED", True)
+METRICS_BUSINESS_CACHE_SECONDS = env_int("METRICS_BUSINESS_CACHE_SECONDS", 15, minimum=0, maximum=300)
+# /metrics answers only direct (pod-IP) scrapes unless METRICS_ALLOW_PROXIED; METRICS_TOKEN adds a bearer check.
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
+METRICS_ALLOW_PROXIED = env_bool("METRICS_ALLOW_PROXIED", False)
+
+# PostgreSQL: a statement running longer than this is cancelled by the server (0 = no limit). Web
+# requests should never run minutes-long queries; the migrate entrypoint turns it off for its own run.
+DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 0, minimum=0)
+if DATABASE_STATEMENT_TIMEOUT_MS and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options["options"] = (
+        f"{_db_options.get('options', '')} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}".strip()
+    )
+
+# Celery under rolling updates: a SIGTERMed worker finishes what it runs (warm shutdown, bounded by the
+# hard time limit, which the manifests' terminationGracePeriodSeconds exceeds). acks_late stays a
+# per-task decision (only for tasks proven idempotent); for those, a lost worker or broker connection
+# hands the message back instead of running it twice.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    # Redis redelivers an unacknowledged message after this long; it must exceed the longest countdown.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600, minimum=60),
+}
+if REDIS_SENTINELS:
+    # CELERY_BROKER_URL is then "sentinel://host1:26379;sentinel://host2:26379/0".
+    CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = REDIS_SENTINEL_MASTER
+    if REDIS_SENTINEL_PASSWORD:
+        CELERY_BROKER_TRANSPORT_OPTIONS["sentinel_kwargs"] = {"password": REDIS_SENTINEL_PASSWORD}
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = dict(CELERY_BROKER_TRANSPORT_OPTIONS)
+
+# Backups (manage.py backup_db / restore_db; the CronJob in deploy/kustomize runs the first).
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(BASE_DIR / "backups")))
+BACKUP_KEEP = env_int("BACKUP_KEEP", 7, minimum=1)
+# Optional copy of every dump to S3-compatible storage (needs the "s3" extra: boto3).
+BACKUP_S3_URI = env_str("BACKUP_S3_URI")  # s3://bucket/prefix
+BACKUP_S3_ENDPOINT_URL = env_str("BACKUP_S3_ENDPOINT_URL")

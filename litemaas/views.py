@@ -1,18 +1,72 @@
-"""Project-level pages: home and the friendly error pages (JSON for /api/ paths)."""
+"""Project-level pages: home, the theme preference and the friendly error pages (JSON for /api/ paths)."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.template import loader
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from litemaas.api.exception_handler import error_body
+from litemaas.context_processors import THEMES
+from litemaas.navigation import ADMIN, USER, nav_items_for
+
+# The getting-started steps on the home page; a step links only when its page exists.
+START_STEPS = [
+    ("subscriptions:catalogue", gettext_lazy("Browse the model catalogue"),
+     gettext_lazy("See which models are offered, what they can do and what they cost.")),
+    ("subscriptions:list", gettext_lazy("Subscribe to a model"),
+     gettext_lazy("Some models are open to everyone; restricted ones need an administrator's approval.")),
+    ("apikeys:list", gettext_lazy("Create an API key"),
+     gettext_lazy("A key works with the models you choose, within your budget and rate limits.")),
+    ("apikeys:playground", gettext_lazy("Try it in the playground"),
+     gettext_lazy("Send a first prompt with your key, right in the browser.")),
+]
+
+
+def _url_or_empty(url_name: str) -> str:
+    try:
+        return reverse(url_name)
+    except NoReverseMatch:
+        return ""
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The landing page after sign-in."""
-    return render(request, "home.html")
+    """The signed-in user's landing page: greeting, role, quick links and a getting-started panel."""
+    user_items = [item for item in nav_items_for(request.user, section=USER) if item.on_home]
+    admin_items = nav_items_for(request.user, section=ADMIN)
+    steps = [{"url": _url_or_empty(name), "title": title, "text": text} for name, title, text in START_STEPS]
+    return render(request, "home.html", {"quick_links": user_items, "admin_links": admin_items,
+                                         "start_steps": steps})
+
+
+@require_POST
+def set_theme(request: HttpRequest) -> HttpResponse:
+    """Save the theme (light, dark or system) for the signed-in user.
+
+    Scripted calls (``fetch``/htmx) get 204; a plain form post is redirected back to ``next``. An anonymous
+    visitor's choice lives only in the browser, so nothing is stored for them. Unknown themes get 400.
+    """
+    theme = request.POST.get("theme", "")
+    if theme not in THEMES:
+        return JsonResponse(error_body("validation_failed", _("Unknown theme."),
+                                       {"fields": {"theme": [_("Choose light, dark or system.")]}}), status=400)
+    if request.user.is_authenticated and request.user.preferred_theme != theme:
+        # A display preference on the user's own row; it carries no business meaning, so no audit entry.
+        request.user.preferred_theme = theme
+        request.user.save(update_fields=["preferred_theme"])
+    if request.headers.get("X-Requested-With") == "fetch" or request.headers.get("HX-Request"):
+        return HttpResponse(status=204)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        next_url = reverse("home")
+    return HttpResponseRedirect(next_url)
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -41,8 +95,16 @@ def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def error_500(request: HttpRequest) -> HttpResponse:
-    """Server-error page / JSON, never with a stack trace."""
+    """Server-error page / JSON, never with a stack trace.
+
+    Rendered without the request, so no context processor runs: the page must work while the database
+    (or anything else) is what failed.
+    """
     if _wants_json(request):
         return JsonResponse(error_body("server_error", _("An unexpected error occurred. It has been logged.")),
                             status=500)
-    return render(request, "errors/500.html", status=500)
+    try:
+        body = loader.get_template("errors/500.html").render({"request_id": getattr(request, "request_id", "")})
+    except Exception:  # the last resort must not fail itself
+        body = "<!doctype html><title>Server error</title><h1>Server error</h1>"
+    return HttpResponse(body, status=500)

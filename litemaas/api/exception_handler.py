@@ -7,6 +7,7 @@ its traceback and answered with a generic 500 that never carries a stack trace.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -54,7 +55,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
         if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
+            # Round up: "0" would invite an immediate retry that is still throttled.
+            headers["Retry-After"] = str(math.ceil(exc.wait))  # type: ignore[attr-defined]
         return Response(_drf_body(exc), status=exc.status_code, headers=headers)
 
     logger.exception("Unhandled API error", extra={"view": type(context.get("view")).__name__})
@@ -77,7 +79,7 @@ def _drf_body(exc: drf_exceptions.APIException) -> dict[str, Any]:
     message = str(exc.detail) if not isinstance(exc.detail, list | dict) else str(exc.default_detail)
     details: dict[str, Any] = {}
     if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
-        details["retry_after_seconds"] = int(exc.wait)
+        details["retry_after_seconds"] = math.ceil(exc.wait)
     return error_body(str(code), message, details)
 
 

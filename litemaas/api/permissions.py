@@ -8,9 +8,14 @@ from rest_framework.request import Request
 
 
 class TokenScopePermission(BasePermission):
-    """A read-only personal access token may only make safe (GET/HEAD/OPTIONS) requests."""
+    """A read-only personal access token may only make safe (GET/HEAD/OPTIONS) requests.
+
+    ``PersonalAccessTokenAuthentication`` already refuses such requests for every view, including views
+    that replace the default permission classes; this stays as the documented default and a second guard.
+    """
 
     message = "This token is read-only."
+    code = "token_read_only"
 
     def has_permission(self, request: Request, view: Any) -> bool:
         token = getattr(request, "auth", None)

@@ -1,0 +1,315 @@
+"""In-memory LiteLLM: users, teams, keys (by SHA-256), models and spend rows, with 1.103.7's semantics.
+
+Each method returns ``(status, body)`` exactly as the real proxy would, quirks included (they are what the
+contract suite checks on both): a duplicate ``/key/generate`` answers 200 and stores nothing, ``/user/update``
+creates unknown users, user rate limits ignore ``null``, key metadata is replaced wholesale, errors come in
+the proxy's three shapes. Not modelled: rate limiting (tpm/rpm), organisations, guardrails, SSO.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import threading
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+Reply = tuple[int, Any]
+
+DEFAULT_ADMIN = {"user_id": "default_user_id", "user_email": None, "role": "admin"}
+USER_ROLES = ("proxy_admin", "proxy_admin_viewer", "internal_user", "internal_user_viewer")
+# The fake backend behind the real kit answers every chat with 11 prompt + 7 completion tokens.
+CHAT_PROMPT_TOKENS, CHAT_COMPLETION_TOKENS = 11, 7
+ENTERPRISE_MESSAGE = ("Invalid model_max_budget: You must have an enterprise license to set model_max_budget. "
+                      "You must be a LiteLLM Enterprise user to use this feature.")
+DEMO_MODELS = [
+    {"model_name": "demo-chat", "litellm_params": {"model": "openai/demo-chat", "api_base": "http://double.invalid/v1",
+                                                   "input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6},
+     "model_info": {"id": "demo-chat-deployment", "max_tokens": 8192, "supports_function_calling": True}},
+    {"model_name": "demo-embed", "litellm_params": {"model": "openai/demo-embed", "api_base": "http://double.invalid/v1",
+                                                    "input_cost_per_token": 1e-7, "output_cost_per_token": 0.0},
+     "model_info": {"id": "demo-embed-deployment", "max_tokens": 512, "supports_embeddings": True,
+                    "mode": "embedding"}},
+]
+
+
+def sha256(value: str) -> str:
+    """LiteLLM's ``hash_token``."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def now() -> datetime:
+    """UTC now (one place, so tests could patch it)."""
+    return datetime.now(UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO-8601 with a ``Z`` like the proxy's pydantic output."""
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def err(status: int, message: str, type_: str = "internal_server_error", param: Any = None) -> Reply:
+    """The ``{"error": {...}}`` shape (most endpoints)."""
+    return status, {"error": {"message": message, "type": type_, "param": param, "code": str(status)}}
+
+
+def err_repr(status: int, message: str, type_: str = "internal_server_error") -> Reply:
+    """The shape whose message is ``str({'error': ...})`` (HTTPException details re-wrapped)."""
+    return err(status, str({"error": message}), type_)
+
+
+def detail(status: int, message: str) -> Reply:
+    """The FastAPI ``{"detail": {"error": ...}}`` shape."""
+    return status, {"detail": {"error": message}}
+
+
+def seconds_of(duration: str) -> int:
+    """LiteLLM's ``duration_in_seconds`` for the forms the portal sends (s, m, h, d, mo)."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "mo": 30 * 86400}
+    for unit in ("mo", "s", "m", "h", "d"):
+        if duration.endswith(unit) and duration[: -len(unit)].isdigit():
+            return int(duration[: -len(unit)]) * units[unit]
+    raise ValueError(f"Invalid duration {duration!r}")
+
+
+def budget_reset(duration: str | None) -> str | None:
+    """A plausible ``budget_reset_at`` (the proxy aligns to calendar boundaries; close enough here)."""
+    if not duration:
+        return None
+    return iso(now() + timedelta(seconds=seconds_of(duration)))
+
+
+class DoubleState:
+    """All objects of one double instance, guarded by one lock."""
+
+    def __init__(self, master_key: str) -> None:
+        self.master_key = master_key
+        self.lock = threading.RLock()
+        self.reset()
+
+    def reset(self, *, seed_models: bool = False) -> None:
+        """Forget everything (optionally re-seed the demo models)."""
+        with self.lock:
+            self.users: dict[str, dict[str, Any]] = {}
+            self.teams: dict[str, dict[str, Any]] = {}
+            self.keys: dict[str, dict[str, Any]] = {}
+            self.models: dict[str, dict[str, Any]] = {}
+            self.spend_rows: list[dict[str, Any]] = []
+            if seed_models:
+                self.seed_models()
+
+    def seed_models(self) -> None:
+        """Add the demo models (idempotent)."""
+        with self.lock:
+            for model in DEMO_MODELS:
+                self.models.setdefault(model["model_info"]["id"], copy.deepcopy(model))
+
+    # -- models ----------------------------------------------------------------------------------------
+
+    def model_info(self, model_id: str | None) -> Reply:
+        with self.lock:
+            if model_id:
+                if model_id not in self.models:
+                    return detail(400, f"Model id = {model_id} not found on litellm proxy")
+                return 200, {"data": [copy.deepcopy(self.models[model_id])]}
+            return 200, {"data": [copy.deepcopy(m) for m in self.models.values()]}
+
+    def model_new(self, body: dict[str, Any]) -> Reply:
+        params, info = body.get("litellm_params"), dict(body.get("model_info") or {})
+        if not body.get("model_name") or not isinstance(params, dict) or not params.get("model"):
+            return err(500, "Internal server error")  # what 1.103.7 answers for a missing litellm_params
+        with self.lock:
+            model_id = str(info.get("id") or uuid.uuid4())
+            if model_id in self.models:
+                return err_repr(500, "Failed to add model to db. Check your server logs for more details.",
+                                "auth_error")
+            info["id"] = model_id
+            info.setdefault("db_model", False)
+            model = {"model_name": body["model_name"], "litellm_params": dict(params), "model_info": info}
+            self.models[model_id] = model
+            return 200, {"model_id": model_id, **copy.deepcopy(model), "blocked": False,
+                         "created_at": iso(now()), "created_by": "default_user_id"}
+
+    def model_update(self, model_id: str, body: dict[str, Any]) -> Reply:
+        with self.lock:
+            model = self.models.get(model_id)
+            if model is None:
+                return err(404, f"Model {model_id} not found on proxy.", "not_found_error")
+            if body.get("model_name"):
+                model["model_name"] = body["model_name"]
+            model["litellm_params"].update(body.get("litellm_params") or {})
+            model["model_info"].update({k: v for k, v in (body.get("model_info") or {}).items() if k != "id"})
+            return 200, {"model_id": model_id, **copy.deepcopy(model)}
+
+    def model_delete(self, model_id: str) -> Reply:
+        with self.lock:
+            if self.models.pop(model_id, None) is None:
+                return err_repr(400, f"Model with id={model_id} not found in db", "auth_error")
+            return 200, {"message": f"Model: {model_id} deleted successfully"}
+
+    def model_by_name(self, name: str) -> dict[str, Any] | None:
+        with self.lock:
+            return next((m for m in self.models.values() if m["model_name"] == name), None)
+
+    # -- users -----------------------------------------------------------------------------------------
+
+    def _new_user(self, user_id: str, role: str | None = None) -> dict[str, Any]:
+        return {"user_id": user_id, "user_email": None, "user_alias": None, "user_role": role, "teams": [],
+                "max_budget": None, "spend": 0.0, "budget_duration": None, "budget_reset_at": None,
+                "tpm_limit": None, "rpm_limit": None, "max_parallel_requests": None, "models": [],
+                "metadata": {}, "created_at": iso(now()), "updated_at": iso(now())}
+
+    def user_new(self, body: dict[str, Any]) -> Reply:
+        role = body.get("user_role")
+        if role is not None and role not in USER_ROLES:
+            return 422, {"detail": [{"type": "literal_error", "loc": ["body", "user_role"],
+                                     "msg": f"Input should be one of {', '.join(USER_ROLES)}", "input": role}]}
+        with self.lock:
+            user_id = str(body.get("user_id") or uuid.uuid4())
+            if user_id in self.users:
+                return err_repr(409, f"User with id {user_id} already exists")
+            email = (body.get("user_email") or "").lower()
+            if email and any((u.get("user_email") or "").lower() == email for u in self.users.values()):
+                return err_repr(409, f"User with email {body['user_email']} already exists")
+            user = self._new_user(user_id, role)
+            for name in ("user_email", "user_alias", "max_budget", "budget_duration", "tpm_limit", "rpm_limit",
+                         "max_parallel_requests", "metadata"):
+                if body.get(name) is not None:
+                    user[name] = body[name]
+            user["budget_reset_at"] = budget_reset(user["budget_duration"])
+            # Unknown team ids are dropped silently, as the proxy does.
+            for team_id in body.get("teams") or []:
+                if team_id in self.teams:
+                    self._join(team_id, user, "user")
+            self.users[user_id] = user
+            return 200, {**copy.deepcopy(user), "key": "", "models": [], "spend": 0.0}
+
+    def user_info(self, user_id: str | None) -> Reply:
+        with self.lock:
+            user = self.users.get(user_id or "")
+            if user is None:
+                return err(404, f"User {user_id} not found")
+            keys = [self.key_row(k) for k in self.keys.values() if k["user_id"] == user_id]
+            teams = [copy.deepcopy(self.teams[t]) for t in user["teams"] if t in self.teams]
+            return 200, {"user_id": user_id, "user_info": copy.deepcopy(user), "keys": keys, "teams": teams}
+
+    def user_update(self, body: dict[str, Any]) -> Reply:
+        user_id = body.get("user_id")
+        with self.lock:
+            # 1.103.7 upserts: an unknown user_id is created (with no role).
+            user = self.users.setdefault(user_id, self._new_user(user_id))
+            for name, value in body.items():
+                if name in ("max_budget", "budget_duration"):
+                    user[name] = value  # explicit null clears these two
+                    if name == "budget_duration":
+                        user["budget_reset_at"] = budget_reset(value)
+                elif name in user and name not in ("user_id", "teams") and value is not None and value not in ([], {}):
+                    user[name] = value  # every other null is skipped
+            user["updated_at"] = iso(now())
+            return 200, {"user_id": user_id, "data": copy.deepcopy(user)}
+
+    # -- teams -----------------------------------------------------------------------------------------
+
+    def _join(self, team_id: str, user: dict[str, Any], role: str) -> None:
+        team = self.teams[team_id]
+        team["members_with_roles"].append({"user_id": user["user_id"], "user_email": user.get("user_email"),
+                                           "role": role})
+        if team_id not in user["teams"]:
+            user["teams"].append(team_id)
+
+    def team_new(self, body: dict[str, Any]) -> Reply:
+        with self.lock:
+            team_id = str(body.get("team_id") or uuid.uuid4())
+            if team_id in self.teams:
+                return err_repr(400, f"Team id = {team_id} already exists. Please use a different team id.")
+            team = {"team_id": team_id, "team_alias": body.get("team_alias"), "members_with_roles": [dict(DEFAULT_ADMIN)],
+                    "models": list(body.get("models") or []), "blocked": False, "spend": 0.0, "metadata": {},
+                    "max_budget": body.get("max_budget"), "soft_budget": body.get("soft_budget"),
+                    "tpm_limit": body.get("tpm_limit"), "rpm_limit": body.get("rpm_limit"),
+                    "budget_duration": body.get("budget_duration"), "max_parallel_requests": None,
+                    "created_at": iso(now())}
+            team["budget_reset_at"] = budget_reset(team["budget_duration"])
+            self.teams[team_id] = team
+            return 200, copy.deepcopy(team)
+
+    def team_info(self, team_id: str | None) -> Reply:
+        with self.lock:
+            team = self.teams.get(team_id or "")
+            if team is None:
+                return err(404, str({"message": f"Team not found, passed team id: {team_id}."}), "auth_error")
+            keys = [self.key_row(k) for k in self.keys.values() if k["team_id"] == team_id]
+            return 200, {"team_id": team_id, "team_info": copy.deepcopy(team), "keys": keys}
+
+    def team_update(self, body: dict[str, Any]) -> Reply:
+        team_id = body.get("team_id")
+        with self.lock:
+            team = self.teams.get(team_id or "")
+            if team is None:
+                return err_repr(404, f"Team not found, passed team_id={team_id}")
+            for name in ("team_alias", "models", "max_budget", "soft_budget", "tpm_limit", "rpm_limit",
+                         "budget_duration"):
+                if name in body:
+                    team[name] = body[name]
+            team["budget_reset_at"] = budget_reset(team["budget_duration"])
+            return 200, {"team_id": team_id, "data": copy.deepcopy(team)}
+
+    def team_member_add(self, body: dict[str, Any]) -> Reply:
+        team_id = body.get("team_id")
+        members = body.get("member")
+        many = isinstance(members, list)
+        members = members if many else [members]
+        with self.lock:
+            if team_id not in self.teams:
+                return detail(404, f"Team doesn't exist in db. Team={team_id}. Create team via `/team/new` call.")
+            team = self.teams[team_id]
+            existing = {m["user_id"] for m in team["members_with_roles"]}
+            new = [m for m in members if isinstance(m, dict) and m.get("user_id") not in existing]
+            if not new:
+                what = "All users are already in team." if many else "User already in team."
+                return err(400, f"{what} Existing members={sorted(existing)}", "team_member_already_in_team", "member")
+            for member in new:
+                # The proxy creates a user it does not know yet.
+                user = self.users.setdefault(member["user_id"], self._new_user(member["user_id"], "internal_user"))
+                self._join(team_id, user, member.get("role") or "user")
+            return 200, copy.deepcopy(team)
+
+    def team_member_delete(self, body: dict[str, Any]) -> Reply:
+        team_id, user_id = body.get("team_id"), body.get("user_id")
+        with self.lock:
+            team = self.teams.get(team_id or "")
+            if team is None:
+                return detail(400, f"Team id={team_id} does not exist in db")
+            before = len(team["members_with_roles"])
+            team["members_with_roles"] = [m for m in team["members_with_roles"] if m["user_id"] != user_id]
+            if len(team["members_with_roles"]) == before:
+                return detail(400, "User not found in team")
+            user = self.users.get(user_id or "")
+            if user and team_id in user["teams"]:
+                user["teams"].remove(team_id)
+            return 200, copy.deepcopy(team)
+
+    # -- keys: see keys.py (mixed in below) ------------------------------------------------------------
+
+    def key_row(self, key: dict[str, Any]) -> dict[str, Any]:
+        """A key as ``/key/list``, ``/user/info`` and write replies show it (no secret)."""
+        row = {k: copy.deepcopy(v) for k, v in key.items() if not k.startswith("_")}
+        row["litellm_budget_table"] = ({"soft_budget": key["_soft_budget"]}
+                                       if key.get("_soft_budget") is not None else None)
+        return row
+
+    def record_usage(self, *, token: str, model_group: str, provider_model: str, prompt_tokens: int,
+                     completion_tokens: int, spend: float, success: bool, day: date | None = None) -> None:
+        """Add one spend row (the proxy's daily tables aggregate these)."""
+        with self.lock:
+            key = self.keys.get(token, {})
+            self.spend_rows.append({
+                "date": (day or now().date()).isoformat(), "api_key": token, "user_id": key.get("user_id"),
+                "key_alias": key.get("key_alias"), "team_id": key.get("team_id"), "model_group": model_group,
+                "model": provider_model, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                "spend": spend, "success": success,
+            })
+            if key and success:
+                key["spend"] = key.get("spend", 0.0) + spend
+                user = self.users.get(key.get("user_id") or "")
+                if user is not None:
+                    user["spend"] = user.get("spend", 0.0) + spend
