@@ -1,5 +1,5 @@
 """Portal page URLs of ``accounts``."""
-from accounts import token_urls
+from accounts import notification_urls, token_urls
 
 app_name = "accounts"
-urlpatterns = [*token_urls.urlpatterns]
+urlpatterns = [*token_urls.urlpatterns, *notification_urls.urlpatterns]

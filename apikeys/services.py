@@ -611,7 +611,7 @@ def apikey_update(
         raise ValidationFailed(PER_MODEL_BUDGET_MESSAGE,
                                details={"fields": {"model_limits": [PER_MODEL_BUDGET_MESSAGE]}}) from None
     except LiteLLMNotFound:
-        _mark_broken(key, actor=actor)
+        apikey_mark_broken(key=key, actor=actor)
         raise ConflictError("LiteLLM no longer knows this key; it was marked broken. Revoke it and create a "
                             "new one.") from None
 
@@ -641,7 +641,8 @@ def apikey_update(
     return ApiKey.objects.prefetch_related("model_links").select_related("user").get(pk=key.pk)
 
 
-def _mark_broken(key: ApiKey, *, actor: Any) -> None:
+def apikey_mark_broken(*, key: ApiKey, actor: Any = None) -> None:
+    """Mark an active/blocked key ``broken``: LiteLLM lost it (for the reconciler too). Idempotent."""
     if _set_status(key, from_statuses=(KeyStatus.ACTIVE, KeyStatus.BLOCKED), to=KeyStatus.BROKEN,
                    status_reason="LiteLLM does not know this key any more."):
         audit_record(action="apikey.broken", actor=actor, target_type="apikey", target_id=key.pk,
@@ -1151,7 +1152,8 @@ def apikey_record_spend(*, key: ApiKey, spend: float | Decimal) -> None:
 
 __all__ = [
     "CreatedApiKey", "ModelLimits", "apikey_admin_create_for_user", "apikey_block", "apikey_confirm_revocation",
-    "apikey_create", "apikey_create_playground", "apikey_delete", "apikey_remove_model_for_user",
+    "apikey_create", "apikey_create_playground", "apikey_mark_broken", "apikey_sync_to_litellm",
+    "apikeys_sync_pending", "apikey_delete", "apikey_remove_model_for_user",
     "apikey_reset_spend", "apikey_revoke", "apikey_rotate", "apikey_settings_update", "apikey_unblock",
     "apikey_update", "apikeys_cleanup_provisioning", "apikeys_expire_due", "apikeys_remove_model_everywhere",
     "apikeys_retry_revocations", "apikeys_revoke_rotated_after_grace", "normalise_budget_duration",

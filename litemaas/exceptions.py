@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 
 class ApplicationError(Exception):
     """A user-facing failure with a stable machine-readable code (400 unless a subclass says otherwise)."""
 
     status_code = 400
     default_code = "invalid"
-    default_message = "The request could not be processed."
+    default_message = _("The request could not be processed.")
 
     def __init__(self, message: str | None = None, *, code: str | None = None, details: Any = None) -> None:
-        self.message = message or self.default_message
+        self.message = str(message or self.default_message)
         self.code = code or self.default_code
         self.details = details if details is not None else {}
         super().__init__(self.message)
@@ -28,7 +30,7 @@ class ValidationFailed(ApplicationError):
 
     status_code = 400
     default_code = "validation_error"
-    default_message = "Some fields are not valid."
+    default_message = _("Some fields are not valid.")
 
 
 class InvalidTransition(ApplicationError):
@@ -36,7 +38,7 @@ class InvalidTransition(ApplicationError):
 
     status_code = 400
     default_code = "invalid_transition"
-    default_message = "This change is not allowed from the object's current state."
+    default_message = _("This change is not allowed from the object's current state.")
 
 
 class NotFoundError(ApplicationError):
@@ -44,7 +46,7 @@ class NotFoundError(ApplicationError):
 
     status_code = 404
     default_code = "not_found"
-    default_message = "Not found."
+    default_message = _("Not found.")
 
 
 class PermissionDeniedError(ApplicationError):
@@ -52,7 +54,7 @@ class PermissionDeniedError(ApplicationError):
 
     status_code = 403
     default_code = "permission_denied"
-    default_message = "You do not have permission to perform this action."
+    default_message = _("You do not have permission to perform this action.")
 
 
 class ConflictError(ApplicationError):
@@ -60,7 +62,7 @@ class ConflictError(ApplicationError):
 
     status_code = 409
     default_code = "conflict"
-    default_message = "This change conflicts with the current state."
+    default_message = _("This change conflicts with the current state.")
 
 
 class ServiceUnavailableError(ApplicationError):
@@ -68,7 +70,7 @@ class ServiceUnavailableError(ApplicationError):
 
     status_code = 503
     default_code = "service_unavailable"
-    default_message = "A service the portal depends on is unavailable right now; nothing was changed."
+    default_message = _("A service the portal depends on is unavailable right now; nothing was changed.")
 
     def __init__(self, message: str | None = None, *, code: str | None = None, details: Any = None,
                  retry_after: int = 30) -> None:
@@ -81,4 +83,4 @@ class UpstreamRejectedError(ApplicationError):
 
     status_code = 502
     default_code = "upstream_rejected"
-    default_message = "The upstream service rejected the request."
+    default_message = _("The upstream service rejected the request.")

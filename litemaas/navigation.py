@@ -58,15 +58,20 @@ NAV_ITEMS: list[NavItem] = [
             description=_("The teams you belong to and their shared budgets.")),
     NavItem(_("Tokens"), "accounts:tokens", "id-badge",
             description=_("Personal access tokens for this portal's REST API.")),
+    NavItem(_("Help"), "portal:help", "question-circle",
+            description=_("How subscriptions, keys, budgets and usage work, step by step.")),
     # Administration: read-only admins see every page; the pages themselves refuse their writes.
+    NavItem(_("System overview"), "portal:admin-overview", "tachometer-alt", ADMIN, "admin-readonly"),
     NavItem(_("Users"), "teams:admin-users", "user-cog", ADMIN, "admin-readonly"),
     NavItem(_("Models"), "subscriptions:admin-models", "server", ADMIN, "admin-readonly"),
     NavItem(_("Approvals"), "subscriptions:admin-queue", "tasks", ADMIN, "admin-readonly"),
     NavItem(_("Usage"), "usage:admin-dashboard", "chart-bar", ADMIN, "admin-readonly"),
     NavItem(_("LiteLLM status"), "integrations:litellm-status", "heartbeat", ADMIN, "admin-readonly"),
     NavItem(_("Sync"), "integrations:admin-sync", "sync-alt", ADMIN, "admin-readonly"),
-    NavItem(_("Audit log"), "accounts:admin-audit", "history", ADMIN, "admin-readonly"),
-    NavItem(_("Settings"), "accounts:admin-settings", "cog", ADMIN, "admin-readonly"),
+    NavItem(_("Audit log"), "portal:admin-audit", "history", ADMIN, "admin-readonly"),
+    NavItem(_("Banners"), "portal:admin-banners", "bullhorn", ADMIN, "admin-readonly"),
+    NavItem(_("Branding"), "portal:admin-branding", "palette", ADMIN, "admin-readonly"),
+    NavItem(_("Settings"), "portal:admin-settings", "cog", ADMIN, "admin-readonly"),
     NavItem(_("Django admin"), "admin:index", "tools", ADMIN, "admin-readonly"),
 ]
 

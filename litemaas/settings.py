@@ -410,7 +410,28 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "litemaas.apikeys.expire_keys",
         "schedule": crontab(),  # every minute: past expires_at -> expired; playground keys also revoked
     },
+    "usage-ingest": {
+        "task": "litemaas.usage.ingest",
+        # every USAGE_INGEST_INTERVAL_MINUTES: today, yesterday until frozen, and any missed recent day
+        "schedule": crontab(minute=f"*/{env_int('USAGE_INGEST_INTERVAL_MINUTES', 5, minimum=1, maximum=60)}"),
+    },
 }
+
+# Usage (usage app): ingestion of LiteLLM /user/daily/activity into DailyUsage, analytics and export limits.
+USAGE_INGEST_INTERVAL_MINUTES = env_int("USAGE_INGEST_INTERVAL_MINUTES", 5, minimum=1, maximum=60)
+# A past day is pulled once more when this long after its UTC midnight has passed, then frozen.
+USAGE_CLOSE_GRACE_MINUTES = env_int("USAGE_CLOSE_GRACE_MINUTES", 30, minimum=0, maximum=1440)
+# Recent days never pulled (worker outage) are caught up by the schedule within this many days.
+USAGE_INGEST_CATCHUP_DAYS = env_int("USAGE_INGEST_CATCHUP_DAYS", 3, minimum=1, maximum=31)
+# Days per /user/daily/activity call (backfill and catch-up).
+USAGE_INGEST_CHUNK_DAYS = env_int("USAGE_INGEST_CHUNK_DAYS", 7, minimum=1, maximum=31)
+# Single-flight lock of the scheduled ingestion (longer than the slowest run).
+USAGE_INGEST_LOCK_SECONDS = env_int("USAGE_INGEST_LOCK_SECONDS", 600, minimum=60)
+# Longest date range of analytics / of an export (inclusive days).
+USAGE_ANALYTICS_MAX_DAYS = env_int("USAGE_ANALYTICS_MAX_DAYS", 90, minimum=1, maximum=366)
+USAGE_EXPORT_MAX_DAYS = env_int("USAGE_EXPORT_MAX_DAYS", 365, minimum=1, maximum=3660)
+# Seconds the budget card's live LiteLLM figures are cached per user.
+USAGE_BUDGET_CACHE_SECONDS = env_int("USAGE_BUDGET_CACHE_SECONDS", 30, minimum=0, maximum=600)
 
 # API keys (apikeys app)
 # A key row still "provisioning" after this long is a crashed create: the sweep deletes it in LiteLLM.
@@ -426,7 +447,8 @@ APIKEY_REVOKE_MAX_RETRIES = env_int("APIKEY_REVOKE_MAX_RETRIES", 5, minimum=0, m
 # Per-model budgets (LiteLLM model_max_budget) need a LiteLLM Enterprise licence; off = refused with a 400.
 APIKEY_PER_MODEL_BUDGET_ENABLED = env_bool("APIKEY_PER_MODEL_BUDGET_ENABLED", False)
 # Chat playground: short-lived keys minted per session instead of revealing a stored secret.
-PLAYGROUND_KEY_BUDGET = env_decimal("PLAYGROUND_KEY_BUDGET", Decimal("0.50"))
+# Never unlimited: an empty value falls back to the default.
+PLAYGROUND_KEY_BUDGET = env_decimal("PLAYGROUND_KEY_BUDGET", Decimal("0.50")) or Decimal("0.50")
 PLAYGROUND_KEY_TTL_SECONDS = env_int("PLAYGROUND_KEY_TTL_SECONDS", 3600, minimum=60, maximum=86_400)
 PLAYGROUND_MAX_LIVE_KEYS = env_int("PLAYGROUND_MAX_LIVE_KEYS", 3, minimum=1, maximum=20)
 
@@ -449,8 +471,18 @@ PORTAL_CURRENCY_CODE = env_str("PORTAL_CURRENCY_CODE", "USD")
 # Internationalisation, static files
 # ---------------------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
+# Shipped languages, named in their own language for the switcher. locale/<code>/LC_MESSAGES holds the
+# catalogues; scripts/i18n.sh updates and compiles them and tests/portal/test_i18n.py fails on gaps.
 LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "litemaas_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# A signed-in user's stored language (User.preferred_language) wins over the cookie and the browser.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "litemaas.portal_middleware.UserLanguageMiddleware")
+# New-user budget period when the admin settings page leaves it empty ("" = no reset period).
+DEFAULT_USER_BUDGET_DURATION = env_str("DEFAULT_USER_BUDGET_DURATION", "")
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -20,6 +20,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("preferences/theme", views.set_theme, name="set-theme"),
+    path("", include("litemaas.portal_urls")),
     path("", include("accounts.urls")),
     path("", include("teams.urls")),
     path("", include("subscriptions.urls")),

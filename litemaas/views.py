@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from accounts.preference_services import user_set_preferences
 from litemaas.api.exception_handler import error_body
 from litemaas.context_processors import THEMES
 from litemaas.navigation import ADMIN, USER, nav_items_for
@@ -56,10 +57,8 @@ def set_theme(request: HttpRequest) -> HttpResponse:
     if theme not in THEMES:
         return JsonResponse(error_body("validation_failed", _("Unknown theme."),
                                        {"fields": {"theme": [_("Choose light, dark or system.")]}}), status=400)
-    if request.user.is_authenticated and request.user.preferred_theme != theme:
-        # A display preference on the user's own row; it carries no business meaning, so no audit entry.
-        request.user.preferred_theme = theme
-        request.user.save(update_fields=["preferred_theme"])
+    if request.user.is_authenticated:
+        user_set_preferences(user=request.user, theme=theme)
     if request.headers.get("X-Requested-With") == "fetch" or request.headers.get("HX-Request"):
         return HttpResponse(status=204)
     next_url = request.POST.get("next", "")

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -28,7 +29,7 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {
         "error": {
             "code": code,
-            "message": message,
+            "message": str(message),
             "details": details if details is not None else {},
             "request_id": current_request_id(),
         }
@@ -60,7 +61,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return Response(_drf_body(exc), status=exc.status_code, headers=headers)
 
     logger.exception("Unhandled API error", extra={"view": type(context.get("view")).__name__})
-    return Response(error_body("server_error", "An unexpected error occurred. It has been logged."), status=500)
+    return Response(error_body("server_error", _("An unexpected error occurred. It has been logged.")), status=500)
 
 
 def _drf_body(exc: drf_exceptions.APIException) -> dict[str, Any]:
@@ -73,7 +74,7 @@ def _drf_body(exc: drf_exceptions.APIException) -> dict[str, Any]:
                 details["non_field_errors"] = _flatten(detail["non_field_errors"])
         else:
             details = {"non_field_errors": _flatten(detail)}
-        return error_body("validation_error", "Some fields are not valid.", details)
+        return error_body("validation_error", _("Some fields are not valid."), details)
     codes = exc.get_codes()
     code = codes if isinstance(codes, str) else exc.default_code
     message = str(exc.detail) if not isinstance(exc.detail, list | dict) else str(exc.default_detail)

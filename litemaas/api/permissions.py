@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
@@ -14,7 +15,7 @@ class TokenScopePermission(BasePermission):
     that replace the default permission classes; this stays as the documented default and a second guard.
     """
 
-    message = "This token is read-only."
+    message = _("This token is read-only.")
     code = "token_read_only"
 
     def has_permission(self, request: Request, view: Any) -> bool:
@@ -27,7 +28,7 @@ class TokenScopePermission(BasePermission):
 class IsPortalAdmin(BasePermission):
     """Only full admins (role ``admin``)."""
 
-    message = "This action needs the admin role."
+    message = _("This action needs the admin role.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
@@ -37,7 +38,7 @@ class IsPortalAdmin(BasePermission):
 class IsAdminOrReadOnlyAdmin(BasePermission):
     """Admins may do anything; read-only admins may read (safe methods) and nothing else."""
 
-    message = "This action needs the admin role."
+    message = _("This action needs the admin role.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user

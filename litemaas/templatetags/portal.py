@@ -41,3 +41,25 @@ def portal_url(url_name: str, *args: Any) -> str:
         return reverse(url_name, args=args or None)
     except NoReverseMatch:
         return ""
+
+
+@register.filter
+def money(amount: Any, decimals: Any = None) -> str:
+    """``{{ amount|money }}``: the amount with the portal's display currency, formatted for the active language.
+
+    ``{{ price|money:4 }}`` fixes the number of decimals. No conversion happens: LiteLLM amounts are USD and
+    the currency an admin picks is only a label (see the admin guide).
+    """
+    from litemaas.currency import format_money
+    from litemaas.portal_selectors import current_currency
+
+    places = int(decimals) if decimals not in (None, "") else None
+    return format_money(amount, current_currency(), places)
+
+
+@register.simple_tag
+def portal_markdown(text: str) -> str:
+    """Render Markdown safely (``litemaas.markdown``): sanitised HTML, never script or raw HTML."""
+    from litemaas.markdown import render_markdown
+
+    return render_markdown(text)

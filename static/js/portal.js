@@ -76,6 +76,28 @@
       .catch(function () { /* offline: the local choice still stands */ });
   });
 
+  /* ------------------------------------------------------------ banners and the onboarding guide */
+  /* Dismiss without a reload: POST in the background, remove the element, move focus to the main region. */
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var targetId = form.getAttribute("data-portal-banner-dismiss");
+    var region = targetId ? document.getElementById(targetId)
+      : (form.matches("[data-portal-onboarding-dismiss]") ? document.getElementById("portal-onboarding") : null);
+    if (!region) { return; }
+    event.preventDefault();
+    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin",
+                         headers: { "X-Requested-With": "fetch" } })
+      .then(function (response) {
+        if (!response.ok && response.status !== 404) { form.submit(); return; }
+        var list = region.closest(".portal-banners");
+        region.remove();
+        if (list && !list.querySelector("li")) { list.remove(); }
+        var main = document.getElementById("main-content");
+        if (main) { main.focus(); }
+      })
+      .catch(function () { form.submit(); });
+  });
+
   /* ------------------------------------------------------------ copy to clipboard */
   function announce(text) {
     var live = document.getElementById("portal-live");

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.conf import settings
 from rest_framework import serializers
 
 from subscriptions.models import LlmModel, ModelType, Subscription, SubscriptionStatus
@@ -15,7 +14,10 @@ from subscriptions.selectors import access_state
 
 
 def currency_code() -> str:
-    return getattr(settings, "PORTAL_CURRENCY_CODE", "USD") or "USD"
+    """The display currency chosen by an admin (``settings.PORTAL_CURRENCY_CODE`` until one is chosen)."""
+    from litemaas.portal_selectors import current_currency
+
+    return current_currency().code
 
 
 class PublicModelSerializer(serializers.ModelSerializer):

@@ -103,3 +103,17 @@ def test_settings_page_roles(web, readonly_admin, admin_user):
     admin = Client()
     admin.force_login(admin_user)
     assert admin.post("/api-keys/settings", {"max_active_keys_per_user": 3, "max_expiry_days": 60}).status_code == 302
+
+
+@pytest.mark.django_db
+def test_django_admin_lists_keys_and_revokes_through_the_service(litellm, subscribed, admin_user):
+    key = services.apikey_create(user=subscribed, actor=subscribed, model_ids=["gpt-test"], name="a").key
+    admin = Client()
+    admin.force_login(admin_user)
+    assert admin.get("/admin/apikeys/apikey/").status_code == 200
+    page = admin.get(f"/admin/apikeys/apikey/{key.pk}/change/")
+    assert page.status_code == 200 and key.token_hash not in page.content.decode()
+    response = admin.post("/admin/apikeys/apikey/", {"action": "revoke_keys", "_selected_action": [str(key.pk)]})
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert key.status == KeyStatus.REVOKED

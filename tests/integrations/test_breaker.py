@@ -13,7 +13,6 @@ import pytest
 from django.core.cache.backends.locmem import LocMemCache
 
 from integrations.litellm.breaker import BROKEN, OK, RECOVERY, CircuitBreaker
-from integrations.litellm.client import LiteLLMClient
 from integrations.litellm.errors import LiteLLMUnavailable
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ def test_registry_lists_every_planned_page_once():
     names = _names(NAV_ITEMS)
     assert len(names) == len(set(names))
     for expected in ("home", "subscriptions:catalogue", "apikeys:list", "usage:dashboard", "accounts:tokens",
-                     "teams:admin-users", "integrations:litellm-status", "accounts:admin-audit", "admin:index"):
+                     "teams:admin-users", "integrations:litellm-status", "portal:admin-audit", "admin:index"):
         assert expected in names
 
 

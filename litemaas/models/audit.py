@@ -1,4 +1,4 @@
-"""Project-wide models: the append-only audit trail."""
+"""The append-only audit trail."""
 from __future__ import annotations
 
 from django.conf import settings
