@@ -54,3 +54,52 @@ def user_set_role(*, user: User, role: str, actor: Any, request: HttpRequest | N
         request=request,
     )
     return user
+
+
+_UNSET: Any = object()
+
+
+@transaction.atomic
+def user_set_limits(*, user: User, actor: Any, max_budget: Any = _UNSET, budget_duration: Any = _UNSET,
+                    tpm_limit: Any = _UNSET, rpm_limit: Any = _UNSET, push: bool = True, reason: str = "",
+                    request: HttpRequest | None = None) -> User:
+    """Set ``user``'s LiteLLM limits (``None`` = no limit; omitted = unchanged) and, with ``push``, record the
+    change in the outbox in the same transaction so it reaches LiteLLM even while LiteLLM is down (the user
+    shows ``pending`` sync until it is delivered). ``push=False`` is for adopting LiteLLM's values (the
+    reconciler's ``litellm_wins``). Raises ``ValidationFailed`` for negative values. Audited ``user.limits``.
+    Idempotent: unchanged values save nothing.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    wanted = {"max_budget": max_budget, "budget_duration": budget_duration, "tpm_limit": tpm_limit,
+              "rpm_limit": rpm_limit}
+    errors: dict[str, list[str]] = {}
+    changes: dict[str, Any] = {}
+    for name, value in wanted.items():
+        if value is _UNSET:
+            continue
+        if name == "budget_duration":
+            value = value or ""
+        elif value is not None and value < 0:
+            errors.setdefault(name, []).append("Must not be negative.")
+            continue
+        if getattr(user, name) != value:
+            changes[name] = value
+    if errors:
+        raise ValidationFailed(details={"fields": errors})
+    if not changes:
+        return user
+    for name, value in changes.items():
+        setattr(user, name, value)
+    fields = list(changes)
+    if push:
+        from integrations.outbox import outbox_enqueue
+
+        user.litellm_sync_state = "pending"
+        fields.append("litellm_sync_state")
+        outbox_enqueue(object_type="user", object_id=user.pk, operation="user.sync",
+                       payload={"fields": sorted(changes)})
+    user.save(update_fields=fields)
+    audit_record(action="user.limits", actor=actor, target_type="user", target_id=user.pk, request=request,
+                 metadata={"username": user.username, "pushed": push, "reason": reason[:200],
+                           "changes": {k: (None if v is None else str(v)) for k, v in changes.items()}})
+    return user

@@ -169,3 +169,31 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+def _default_alert_thresholds() -> list[int]:
+    return [80, 95, 100]
+
+
+class NotificationPreference(models.Model):
+    """How one user wants budget alerts: which thresholds (percent of a budget) and on which channels.
+
+    The webhook receives JSON signed with HMAC-SHA256 of the body under ``webhook_secret``
+    (header ``X-Litemaas-Signature: sha256=<hex>``). A user without a row gets the defaults.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True,
+                                related_name="notification_preference")
+    thresholds = models.JSONField(default=_default_alert_thresholds, blank=True)
+    soft_budget_alerts = models.BooleanField(default=True)
+    runway_alerts = models.BooleanField(default=True)
+    channel_in_app = models.BooleanField(default=True)
+    channel_email = models.BooleanField(default=True)
+    channel_webhook = models.BooleanField(default=False)
+    webhook_url = models.URLField(max_length=500, blank=True)
+    webhook_secret = models.CharField(max_length=200, blank=True)
+    admin_digest = models.BooleanField(default=True, help_text=_("Admins: daily digest of budgets over 95 %."))
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Notification preferences of {self.user_id}"

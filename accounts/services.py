@@ -311,6 +311,9 @@ def provision_after_login(user: User) -> None:
 
     ``integrations.services.provision_user_after_login`` never raises; only its absence is tolerated here.
     """
+    from teams.services import team_memberships_apply_at_login  # never raises: Default Team, IdP group teams
+
+    team_memberships_apply_at_login(user=user)
     try:
         from integrations.services import provision_user_after_login
     except ImportError:

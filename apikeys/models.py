@@ -57,6 +57,8 @@ class ApiKey(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The team the key's spend is charged to (LiteLLM ``team_id``): the team budget then applies too.
+    team = models.ForeignKey("teams.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="api_keys")
     key_type = models.CharField(max_length=12, choices=KeyType.choices, default=KeyType.STANDARD)
     name = models.CharField(max_length=100)
     description = models.CharField(max_length=500, blank=True)

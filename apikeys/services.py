@@ -126,6 +126,7 @@ def _remote_generate(*, key: ApiKey, secret: str, models: list[str], model_limit
         key=secret,
         key_alias=key.key_alias,
         user_id=str(key.user_id),
+        team_id=str(key.team_id) if key.team_id else None,
         models=models,
         metadata=metadata,
         max_budget=key.max_budget,
@@ -140,21 +141,19 @@ def _remote_generate(*, key: ApiKey, secret: str, models: list[str], model_limit
 
 
 def _remote_update(*, key: ApiKey, **fields: Any) -> None:
-    """``/key/update`` by hash with absolute values (``None`` clears; ``limits.py`` decides how)."""
+    """``/key/update`` by hash with absolute values (``None`` clears; ``limits.py`` decides how). A team
+    change goes first, in its own call (the client's ``key_update`` has no ``team_id``)."""
+    if "team_id" in fields:
+        from integrations.team_calls import key_set_team
+
+        team_id = fields.pop("team_id")
+        key_set_team(key.token_hash, str(team_id) if team_id else None, client=_client())
     if fields:
         _client().key_update(key.token_hash, **fields)
 
 
 def _remote_reset_spend(*, key: ApiKey) -> None:
-    client = _client()
-    reset = getattr(client, "key_reset_spend", None)
-    if reset is not None:
-        reset(key.token_hash)
-        return
-    # The client has no spend reset yet (reported to the integrations owner); same transport, same
-    # timeout/breaker/retry policy, absolute value so the retry is safe.
-    client._transport.call("POST", "/key/update", endpoint="/key/update",  # noqa: SLF001
-                           body={"key": key.token_hash, "spend": 0})
+    _client().key_reset_spend(key.token_hash)
 
 
 def _remote_delete(*, token_hash: str) -> None:
@@ -381,6 +380,7 @@ def apikey_create(
     model_limits: dict[str, ModelLimits] | None = None,
     enforce_policy: bool = True,
     request: HttpRequest | None = None,
+    team_id: Any = None,
 ) -> CreatedApiKey:
     """Create a key for ``user`` on models they hold an active subscription to, and return its secret once.
 
@@ -413,10 +413,17 @@ def apikey_create(
                 "Revoke a key before creating another."
             )
     _raise_if(errors)
+    team = None
+    if team_id:
+        # ``team_id``: charge the key to one of the user's teams (teams checks membership and member caps).
+        from teams.services import team_check_key_charge
+
+        team = team_check_key_charge(user=user, team_id=team_id, max_budget=limits.max_budget)
     return _provision(
         user=user, actor=actor, name=name, description=description, models=models, limits=limits,
         per_model=per_model, key_type=KeyType.STANDARD, rotated_from=None, request=request,
         audit_action="apikey.create", audit_extra={"on_behalf": actor is not None and actor.pk != user.pk},
+        team=team,
     )
 
 
@@ -424,11 +431,12 @@ def _provision(
     *, user: Any, actor: Any, name: str, description: str, models: list[str], limits: _Limits,
     per_model: dict[str, ModelLimits], key_type: str, rotated_from: ApiKey | None,
     request: HttpRequest | None, audit_action: str, audit_extra: dict[str, Any], tags: list[str] | None = None,
+    team: Any = None,
 ) -> CreatedApiKey:
     minted = mint_secret()
     key = _insert_provisioning(user=user, actor=actor, name=name, description=description, models=models,
                                limits=limits, per_model=per_model, key_type=key_type, minted=minted,
-                               rotated_from=rotated_from)
+                               rotated_from=rotated_from, team=team)
     try:
         _remote_generate(key=key, secret=minted.secret, models=models, model_limits=per_model, tags=tags)
     except LiteLLMEnterpriseRequired as exc:
@@ -458,6 +466,7 @@ def _provision(
 def _insert_provisioning(
     *, user: Any, actor: Any, name: str, description: str, models: list[str], limits: _Limits,
     per_model: dict[str, ModelLimits], key_type: str, minted: MintedSecret, rotated_from: ApiKey | None,
+    team: Any = None,
 ) -> ApiKey:
     suffix = new_alias_suffix()
     key = ApiKey(
@@ -467,8 +476,9 @@ def _insert_provisioning(
         status=KeyStatus.PROVISIONING, max_budget=limits.max_budget, budget_duration=limits.budget_duration,
         soft_budget=limits.soft_budget, tpm_limit=limits.tpm_limit, rpm_limit=limits.rpm_limit,
         max_parallel_requests=limits.max_parallel_requests, expires_at=limits.expires_at, rotated_from=rotated_from,
+        team=team,
     )
-    key.full_clean(exclude=["rotated_from"])
+    key.full_clean(exclude=["rotated_from", "team"])
     key.save()
     ApiKeyModel.objects.bulk_create([
         ApiKeyModel(key=key, model_id=m, max_budget=per_model[m].max_budget if m in per_model else None,
@@ -522,6 +532,7 @@ def apikey_update(
     model_limits: Any = UNSET,
     enforce_policy: bool = True,
     request: HttpRequest | None = None,
+    team_id: Any = UNSET,
 ) -> ApiKey:
     """Edit an active or blocked key: name (the alias follows, same suffix), description, models (active
     subscriptions only), limits (``None`` really clears the limit in LiteLLM) and expiry.
@@ -591,6 +602,16 @@ def apikey_update(
         expiry_value = limits.expires_at
         changes["expires_at"] = limits.expires_at.isoformat() if limits.expires_at else None
     remote.update(limit_changes)
+    new_team_id = key.team_id if team_id is UNSET else (team_id or None)
+    if new_team_id and (new_team_id != key.team_id or "max_budget" in limit_changes):
+        # Charged to a team: membership and the per-member cap hold for the key's (new) budget.
+        from teams.services import team_check_key_charge
+
+        team_check_key_charge(user=key.user, team_id=new_team_id, max_budget=limits.max_budget,
+                              exclude_key_id=key.pk)
+    if team_id is not UNSET and new_team_id != key.team_id:
+        remote["team_id"] = local["team_id"] = new_team_id
+        changes["team_id"] = str(new_team_id) if new_team_id else None
     if expiry_value is not UNSET:
         remote["expires"] = expiry_value
 
@@ -699,6 +720,9 @@ def apikey_reset_spend(*, key: ApiKey, actor: Any, request: HttpRequest | None =
     key.spend, key.spend_synced_at = Decimal("0"), now
     audit_record(action="apikey.reset_spend", actor=actor, target_type="apikey", target_id=key.pk,
                  metadata=_key_audit(key), request=request)
+    from teams.services import alerts_rearm  # the key's budget alerts fire again as spend climbs
+
+    alerts_rearm(target_type="key", target_id=key.pk)
     apikey_forget_live_spend(user_id=key.user_id)
     return key
 
@@ -714,7 +738,10 @@ def apikey_revoke(*, key: ApiKey, actor: Any, reason: str = "", request: HttpReq
     the every-minute sweep finish it. ``delete`` also hides the key (tombstone with ``deleted_at``; the
     hash stays so usage history still maps). Idempotent.
     """
+    from integrations.outbox import outbox_deliver, outbox_enqueue
+
     now = timezone.now()
+    entry = None
     with transaction.atomic():
         locked = ApiKey.objects.select_for_update().get(pk=key.pk)
         fields: list[str] = []
@@ -727,6 +754,10 @@ def apikey_revoke(*, key: ApiKey, actor: Any, reason: str = "", request: HttpReq
             locked.status_reason = (reason or ("Deleted." if delete else "Revoked."))[:500]
             locked.rotation_revoke_at = None
             fields += ["status", "revoke_requested_at", "status_reason", "rotation_revoke_at"]
+            # Durable: the LiteLLM delete commits with the state change (delivered below, after commit by a
+            # task, or by the outbox sweep while LiteLLM/Redis/the worker is down).
+            entry = outbox_enqueue(object_type="apikey", object_id=locked.pk, operation="key.revoke",
+                                   payload={"token_hash": locked.token_hash, "delete": delete})
             audit_record(action="apikey.revoke", actor=actor, target_type="apikey", target_id=locked.pk,
                          metadata=_key_audit(locked, reason=reason[:500]), request=request)
         if delete and locked.deleted_at is None:
@@ -738,10 +769,13 @@ def apikey_revoke(*, key: ApiKey, actor: Any, reason: str = "", request: HttpReq
             locked.updated_at = now
             locked.save(update_fields=[*fields, "updated_at"])
     if locked.status == KeyStatus.REVOKING:
-        try:
-            apikey_confirm_revocation(key_id=locked.pk)
-        except LiteLLMError:
-            transaction.on_commit(lambda: _enqueue_revocation(locked.pk))
+        if entry is not None:
+            outbox_deliver(entry_id=entry.pk)  # fast path; on failure the entry backs off and is retried
+        else:
+            try:  # revoking again: nudge the pending revocation (its outbox entry stays in line)
+                apikey_confirm_revocation(key_id=locked.pk)
+            except LiteLLMError:
+                pass
         locked.refresh_from_db()
     apikey_forget_live_spend(user_id=locked.user_id)
     return locked
@@ -750,15 +784,6 @@ def apikey_revoke(*, key: ApiKey, actor: Any, reason: str = "", request: HttpReq
 def apikey_delete(*, key: ApiKey, actor: Any, request: HttpRequest | None = None) -> ApiKey:
     """Revoke (if needed) and hide the key, keeping a tombstone row (see :func:`apikey_revoke`)."""
     return apikey_revoke(key=key, actor=actor, request=request, delete=True)
-
-
-def _enqueue_revocation(key_id: Any) -> None:
-    from apikeys.tasks import revoke_apikey as revoke_apikey_task
-
-    try:
-        revoke_apikey_task.apply_async(args=[str(key_id)], countdown=30)
-    except Exception:  # broker down: the every-minute sweep still finds the "revoking" row
-        logger.warning("could not enqueue revocation of key %s; the sweep will retry", key_id)
 
 
 def apikey_confirm_revocation(*, key_id: Any) -> bool:
@@ -967,17 +992,12 @@ def _remove_model_from_key(*, key: ApiKey, model_id: str, reason: str) -> None:
     locked.save(update_fields=fields)
     audit_record(action="apikey.model_removed", actor=None, target_type="apikey", target_id=locked.pk,
                  metadata=_key_audit(locked, model=model_id, reason=(reason or "")[:500], remaining=remaining))
-    transaction.on_commit(lambda: _enqueue_sync(locked.pk))
+    # Durable push of the remaining models / blocked state (outbox, committed with this change).
+    from integrations.outbox import outbox_enqueue
+
+    outbox_enqueue(object_type="apikey", object_id=locked.pk, operation="key.sync",
+                   payload={"token_hash": locked.token_hash, "models": remaining, "removed": model_id})
     apikey_forget_live_spend(user_id=locked.user_id)
-
-
-def _enqueue_sync(key_id: Any) -> None:
-    from apikeys.tasks import sync_apikey as sync_apikey_task
-
-    try:
-        sync_apikey_task.delay(str(key_id))
-    except Exception:  # broker down: the every-minute sweep still finds the flagged row
-        logger.warning("could not enqueue the LiteLLM sync of key %s; the sweep will retry", key_id)
 
 
 def apikey_sync_to_litellm(*, key_id: Any) -> bool:
@@ -1012,6 +1032,52 @@ def apikey_sync_to_litellm(*, key_id: Any) -> bool:
             raise
     ApiKey.objects.filter(pk=key.pk, updated_at=marker).update(remote_sync_pending=False, last_error="")
     return True
+
+
+def apikey_push_to_litellm(*, key_id: Any) -> bool:
+    """Make LiteLLM's copy of an active/blocked key equal the portal's: models, limits, expiry, per-model
+    rate limits and blocked state (the reconciler's ``portal_wins`` repair, delivered through the outbox).
+
+    Returns False when the key is not active/blocked (nothing to push). Raises ``LiteLLMError`` (a missing
+    key raises ``LiteLLMNotFound``; the reconciler marks it broken). Idempotent (absolute values)."""
+    key = ApiKey.objects.filter(pk=key_id).first()
+    if key is None or key.status not in (KeyStatus.ACTIVE, KeyStatus.BLOCKED):
+        return False
+    links = list(key.model_links.all())
+    models = sorted(link.model_id for link in links)
+    fields: dict[str, Any] = {
+        "key_alias": key.key_alias, "max_budget": key.max_budget, "budget_duration": key.budget_duration,
+        "soft_budget": key.soft_budget, "tpm_limit": key.tpm_limit, "rpm_limit": key.rpm_limit,
+        "max_parallel_requests": key.max_parallel_requests, "expires": key.expires_at,
+    }
+    if models:
+        per_model = {lk.model_id: _link_limits(lk) for lk in links if not _link_limits(lk).is_empty}
+        fields.update(_model_limit_fields(per_model, creating=False), models=models)
+        if not any(lim.max_budget is not None for lim in per_model.values()):
+            fields["model_max_budget"] = UNSET  # never touch an Enterprise-only field needlessly
+    _remote_update(key=key, **fields)
+    if key.status == KeyStatus.BLOCKED or not models:
+        _remote_block(key=key)
+    else:
+        _remote_unblock(key=key)
+    return True
+
+
+def apikey_fail_stale_provisioning(*, key_id: Any, actor: Any = None) -> bool:
+    """One leftover of a create that never finished (``provisioning`` past the grace): delete its key in
+    LiteLLM by hash (missing is fine), then mark it ``failed``. Returns True if this call failed it.
+    Raises ``LiteLLMError`` when LiteLLM could not confirm the delete. Idempotent."""
+    cutoff = timezone.now() - timedelta(seconds=settings.APIKEY_PROVISIONING_GRACE_SECONDS)
+    key = ApiKey.objects.filter(pk=key_id, status=KeyStatus.PROVISIONING, created_at__lt=cutoff).first()
+    if key is None:
+        return False
+    _remote_delete(token_hash=key.token_hash)
+    if _set_status(key, from_statuses=(KeyStatus.PROVISIONING,), to=KeyStatus.FAILED,
+                   status_reason="Creation did not finish; cleaned up."):
+        audit_record(action="apikey.cleanup_provisioning", actor=actor, target_type="apikey", target_id=key.pk,
+                     metadata=_key_audit(key))
+        return True
+    return False
 
 
 def apikeys_sync_pending() -> int:
@@ -1152,7 +1218,8 @@ def apikey_record_spend(*, key: ApiKey, spend: float | Decimal) -> None:
 
 __all__ = [
     "CreatedApiKey", "ModelLimits", "apikey_admin_create_for_user", "apikey_block", "apikey_confirm_revocation",
-    "apikey_create", "apikey_create_playground", "apikey_mark_broken", "apikey_sync_to_litellm",
+    "apikey_create", "apikey_create_playground", "apikey_fail_stale_provisioning", "apikey_mark_broken",
+    "apikey_push_to_litellm", "apikey_sync_to_litellm",
     "apikeys_sync_pending", "apikey_delete", "apikey_remove_model_for_user",
     "apikey_reset_spend", "apikey_revoke", "apikey_rotate", "apikey_settings_update", "apikey_unblock",
     "apikey_update", "apikeys_cleanup_provisioning", "apikeys_expire_due", "apikeys_remove_model_everywhere",

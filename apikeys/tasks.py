@@ -50,7 +50,8 @@ def sync_apikey(self, key_id: str) -> None:
 
 @shared_task(name="litemaas.apikeys.sync_pending", ignore_result=True)
 def sync_pending() -> int:
-    """Beat, every minute: push keys whose model list changed locally but not yet in LiteLLM."""
+    """Manual tool: push keys whose model list changed locally but not yet in LiteLLM. Not on beat any more:
+    each such change is an outbox entry that ``litemaas.integrations.outbox_sweep`` delivers."""
     from apikeys.services import apikeys_sync_pending
 
     return apikeys_sync_pending()
@@ -58,7 +59,8 @@ def sync_pending() -> int:
 
 @shared_task(name="litemaas.apikeys.retry_revocations", ignore_result=True)
 def retry_revocations() -> int:
-    """Beat, every minute: retry keys stuck in ``revoking``."""
+    """Manual tool: retry keys stuck in ``revoking``. Not on beat any more: each revocation is an outbox entry
+    that ``litemaas.integrations.outbox_sweep`` delivers (the reconciler re-queues any without one)."""
     from apikeys.services import apikeys_retry_revocations
 
     return apikeys_retry_revocations()

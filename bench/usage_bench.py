@@ -28,6 +28,7 @@ os.environ["DATABASE_URL"] = URL
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "litemaas.settings")
 os.environ["LITELLM_API_URL"] = ""  # the budget card then takes its documented fallback (facts), no network
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ["USAGE_ANALYTICS_CACHE_SECONDS"] = "0"  # cold figures: every run computes from the tables
 
 
 def ensure_database() -> None:
@@ -93,7 +94,7 @@ def seed(*, users: int, keys: int, facts: int, days: int) -> None:
         cur.execute("SET maintenance_work_mem = '512MB'")
         for model in (DailyUsage, DailyModelUsage, DailyUserUsage, IngestedDay, ApiKey):
             cur.execute(f'TRUNCATE "{model._meta.db_table}" CASCADE')
-        cur.execute(f"DELETE FROM \"{User._meta.db_table}\" WHERE username LIKE 'bench%%'")
+        cur.execute(f'TRUNCATE "{User._meta.db_table}" CASCADE')
         LlmModel.objects.filter(pk__startswith="bench-").delete()
         LlmModel.objects.bulk_create([LlmModel(id=f"bench-model-{i}", provider=providers[i % len(providers)])
                                       for i in range(20)])
@@ -115,11 +116,14 @@ def seed(*, users: int, keys: int, facts: int, days: int) -> None:
         print(f"  keys: {keys} ({time.monotonic() - t0:.1f}s)", file=sys.stderr)
 
         table = DailyUsage._meta.db_table
-        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT LIKE %s "
-                    "AND indexname NOT IN (SELECT conname FROM pg_constraint)", [table, "%pkey"])
-        secondary = cur.fetchall()
-        for name, _ in secondary:
-            cur.execute(f'DROP INDEX "{name}"')
+        # Secondary indexes are dropped for the load and rebuilt from the model (faster than maintaining them).
+        cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", [table])
+        present = {row[0] for row in cur.fetchall()}
+        secondary = list(DailyUsage._meta.indexes)
+        with connection.schema_editor() as editor:
+            for index in secondary:
+                if index.name in present:
+                    editor.remove_index(DailyUsage, index)
         # Row g: day d = g / per_day, slot i = g % per_day. Key k = (i*7 + d*131) mod keys is distinct within a
         # day (i*7 < keys for i < keys/7), so (date, key, model) stays unique. One row in 500 is unattributed.
         cur.execute(f"""
@@ -138,8 +142,10 @@ def seed(*, users: int, keys: int, facts: int, days: int) -> None:
                   FROM generate_series(0::bigint, %(last)s::bigint) g) s
         """, {"start": start, "users": users, "keys": keys, "per_day": per_day, "last": facts - 1})
         print(f"  facts: {facts} ({time.monotonic() - t0:.1f}s)", file=sys.stderr)
-        for _, definition in secondary:
-            cur.execute(definition)
+    with connection.schema_editor() as editor:
+        for index in secondary:
+            editor.add_index(DailyUsage, index)
+    with connection.cursor() as cur:
         print(f"  indexes rebuilt ({time.monotonic() - t0:.1f}s)", file=sys.stderr)
     rollups_rebuild(start=start, end=end)
     print(f"  rollups ({time.monotonic() - t0:.1f}s)", file=sys.stderr)
@@ -236,11 +242,23 @@ def main() -> None:
         timed("user export CSV, 365 days", lambda: get(user_client, f"/api/v1/usage/export?format=csv&{rng(365)}", True), args.runs),
         timed("admin export CSV, 7 days (all users)", lambda: get(admin_client, f"/api/v1/admin/usage/export?format=csv&{rng(7)}", True), max(3, args.runs // 2)),
     ]
+    from django.test import override_settings
+
+    from usage.services import usage_analytics_prewarm
+
+    today = utc_today()
+    preset = f"start={(today - timedelta(days=89)).isoformat()}&end={today.isoformat()}"
+    with override_settings(USAGE_ANALYTICS_CACHE_SECONDS=600):
+        t = time.perf_counter()
+        usage_analytics_prewarm()
+        print(f"\npre-warm of the 7/30/90-day presets after an ingestion: {(time.perf_counter() - t) * 1000:.0f} ms")
+        results.append(timed("admin analytics, 90-day preset, pre-warmed cache",
+                             lambda: get(admin_client, f"/api/v1/admin/usage/analytics?{preset}"), args.runs))
     size = get(admin_client, f"/api/v1/admin/usage/export?format=csv&{rng(7)}", True)
     print(f"\n(admin 7-day export: {size / 1e6:.1f} MB streamed)")
-    worst = next(r for r in results if r["label"].startswith("admin analytics, 90 days, no filter"))
-    print(f"target admin 90-day analytics < 200 ms: {'MET' if worst['p95'] < 200 else 'NOT MET'} "
-          f"(p95 {worst['p95']:.1f} ms)")
+    for label in ("admin analytics, 90 days, no filter", "admin analytics, 90-day preset, pre-warmed cache"):
+        row = next(r for r in results if r["label"] == label)
+        print(f"target < 200 ms, {label}: {'MET' if row['p95'] < 200 else 'NOT MET'} (p95 {row['p95']:.1f} ms)")
 
 
 if __name__ == "__main__":

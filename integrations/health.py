@@ -16,8 +16,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from integrations.litellm.breaker import BROKEN, OK
-from integrations.litellm.client import LiteLLMNotConfigured, get_litellm_client
-from integrations.litellm.errors import LiteLLMError
+from integrations.litellm.client import get_litellm_client
+from integrations.litellm.errors import LiteLLMError, LiteLLMNotConfigured
 
 logger = logging.getLogger(__name__)
 

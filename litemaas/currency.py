@@ -62,7 +62,9 @@ def format_money(amount: Any, currency: Currency, decimals: int | None = None) -
         return "—"
     places = currency.decimals if decimals is None else decimals
     if decimals is None and value and abs(value) < Decimal("0.01"):
-        places = min(8, max(places, -value.copy_abs().adjusted() + 1))
+        # Two significant digits, without trailing zeros: 0.0003, 0.00035.
+        rounded = round(value, min(8, -value.copy_abs().adjusted() + 1)).normalize()
+        places = max(places, -rounded.as_tuple().exponent)
     number = formats.number_format(round(value, places), decimal_pos=places, use_l10n=True, force_grouping=True)
     language = (get_language() or "en").split("-")[0]
     if language in _SYMBOL_FIRST_LANGUAGES:

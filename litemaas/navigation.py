@@ -56,6 +56,7 @@ NAV_ITEMS: list[NavItem] = [
             description=_("Try a chat model in the browser with one of your keys.")),
     NavItem(_("Teams"), "teams:list", "users",
             description=_("The teams you belong to and their shared budgets.")),
+    NavItem(_("Alerts"), "teams:notification-settings", "bell", description=_("Budget alert thresholds and channels.")),
     NavItem(_("Tokens"), "accounts:tokens", "id-badge",
             description=_("Personal access tokens for this portal's REST API.")),
     NavItem(_("Help"), "portal:help", "question-circle",

@@ -103,8 +103,10 @@ def branding_get() -> dict[str, Any]:
     """
     data = cache.get(BRANDING_CACHE_KEY)
     if data is None:
-        row = BrandingSettings.objects.filter(id=SINGLETON_ID).first() or BrandingSettings()
-        images = dict(BrandingImage.objects.values_list("kind", "sha256"))
+        stored = BrandingSettings.objects.filter(id=SINGLETON_ID).first()
+        row = stored or BrandingSettings()
+        # Uploading an image always creates the settings row, so no row means no images (one query when empty).
+        images = dict(BrandingImage.objects.values_list("kind", "sha256")) if stored else {}
         data = {
             "login_logo_enabled": row.login_logo_enabled,
             "login_title_enabled": row.login_title_enabled,
@@ -113,7 +115,7 @@ def branding_get() -> dict[str, Any]:
             "login_subtitle": row.login_subtitle,
             "header_logo_enabled": row.header_logo_enabled,
             "images": {kind: sha[:12] for kind, sha in images.items()},
-            "updated_at": row.updated_at.isoformat() if row.pk else None,
+            "updated_at": row.updated_at.isoformat() if stored else None,
         }
         cache.set(BRANDING_CACHE_KEY, data, PORTAL_CACHE_SECONDS)
     return data

@@ -44,6 +44,8 @@ BUDGET_DURATION_PRESETS = ("daily", "weekly", "monthly", "yearly")
 
 
 def _invalidate(key: str) -> None:
+    # Now (this request sees its change) and after commit (a reader that cached the old value meanwhile).
+    cache.delete(key)
     transaction.on_commit(lambda: cache.delete(key))
 
 
@@ -207,6 +209,9 @@ def branding_image_set(*, actor: User, kind: str, raw: bytes, request: HttpReque
     if kind not in BrandingImage.Kind.values:
         raise NotFoundError(_("Unknown image."))
     image = branding_image_clean(raw)
+    settings_row = branding_settings_get()  # the cached branding reads images only when this row exists
+    settings_row.updated_at, settings_row.updated_by = timezone.now(), actor
+    settings_row.save(update_fields=["updated_at", "updated_by"])
     obj, _created = BrandingImage.objects.update_or_create(kind=kind, defaults={
         "data": image.data, "content_type": image.content_type, "width": image.width, "height": image.height,
         "sha256": image.sha256, "updated_at": timezone.now()})

@@ -301,7 +301,7 @@ def admin_banners(request: HttpRequest) -> HttpResponse:
 
 def _banner_form_data(request: HttpRequest) -> dict[str, Any]:
     content = {code: request.POST.get(f"content_{code}", "") for code, _name in settings.LANGUAGES}
-    users = [u.strip() for u in request.POST.get("target_usernames", "").replace(",", " ").split() if u.strip()]
+    users = [u.strip() for u in request.POST.get("target_users", "").replace(",", " ").split() if u.strip()]
     from accounts.models import User
 
     found = dict(User.objects.filter(username__in=users).values_list("username", "pk"))
@@ -343,7 +343,7 @@ def admin_banner_edit(request: HttpRequest, banner_id: int | None = None) -> Htt
                 svc.announcement_update(actor=request.user, announcement=banner, data=data, request=request)
         except ApplicationError as exc:
             errors = _errors(exc)
-            form = data | {"target_usernames": request.POST.get("target_usernames", "")}
+            form = data | {"target_usernames": request.POST.get("target_users", "")}
         else:
             messages.success(request, _("Banner “%(name)s” saved.") % {"name": data["name"]})
             return HttpResponseRedirect(reverse("portal:admin-banners"))

@@ -394,28 +394,65 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "litemaas.apikeys.cleanup_provisioning",
         "schedule": crontab(),  # every minute: provisioning rows older than the grace -> remote delete, failed
     },
-    "apikeys-retry-revocations": {
-        "task": "litemaas.apikeys.retry_revocations",
-        "schedule": crontab(),  # every minute: keys stuck in "revoking" while LiteLLM was down
-    },
+    # Keys stuck in "revoking" and keys whose models changed locally are outbox entries now: the
+    # integrations-outbox-sweep below retries them (apikeys.retry_revocations / sync_pending stay as manual tools).
     "apikeys-revoke-rotated-after-grace": {
         "task": "litemaas.apikeys.revoke_rotated_after_grace",
         "schedule": crontab(),  # every minute: old keys whose rotation grace has ended
     },
-    "apikeys-sync-pending": {
-        "task": "litemaas.apikeys.sync_pending",
-        "schedule": crontab(),  # every minute: keys whose models changed locally but not yet in LiteLLM
-    },
     "apikeys-expire-keys": {
         "task": "litemaas.apikeys.expire_keys",
         "schedule": crontab(),  # every minute: past expires_at -> expired; playground keys also revoked
+    },
+    "teams-check-budget-alerts": {
+        "task": "litemaas.teams.check_budget_alerts",
+        # every BUDGET_ALERT_INTERVAL_MINUTES: spend vs budgets (keys, users, teams), runway, admin digest
+        "schedule": crontab(minute=f"*/{env_int('BUDGET_ALERT_INTERVAL_MINUTES', 5, minimum=1, maximum=60)}"),
     },
     "usage-ingest": {
         "task": "litemaas.usage.ingest",
         # every USAGE_INGEST_INTERVAL_MINUTES: today, yesterday until frozen, and any missed recent day
         "schedule": crontab(minute=f"*/{env_int('USAGE_INGEST_INTERVAL_MINUTES', 5, minimum=1, maximum=60)}"),
     },
+    "integrations-outbox-sweep": {
+        "task": "litemaas.integrations.outbox_sweep",
+        "schedule": 30.0,  # every 30 seconds: outbox entries due (new, failed and due again, lease expired)
+    },
+    "integrations-reconcile": {
+        "task": "litemaas.integrations.reconcile",
+        # every SYNC_RECONCILE_INTERVAL_MINUTES: portal vs LiteLLM keys, users, teams; drift repaired per strategy
+        "schedule": crontab(minute=f"*/{env_int('SYNC_RECONCILE_INTERVAL_MINUTES', 15, minimum=1, maximum=60)}"),
+    },
 }
+
+# Sync with LiteLLM (integrations app): the outbox of portal -> LiteLLM changes and the reconciler.
+# An outbox entry is given up ("dead", admins alerted) after this many failed deliveries.
+SYNC_OUTBOX_MAX_ATTEMPTS = env_int("SYNC_OUTBOX_MAX_ATTEMPTS", 10, minimum=1, maximum=100)
+# Jittered exponential backoff between deliveries: base * 2^(attempt-1), capped (seconds).
+SYNC_OUTBOX_BACKOFF_BASE_SECONDS = env_int("SYNC_OUTBOX_BACKOFF_BASE_SECONDS", 10, minimum=1, maximum=600)
+SYNC_OUTBOX_BACKOFF_MAX_SECONDS = env_int("SYNC_OUTBOX_BACKOFF_MAX_SECONDS", 900, minimum=10, maximum=3600)
+# An in-flight entry whose worker died is delivered again after this long (longer than one LiteLLM call).
+SYNC_OUTBOX_LEASE_SECONDS = env_int("SYNC_OUTBOX_LEASE_SECONDS", 120, minimum=10, maximum=3600)
+# Entries claimed per sweep run.
+SYNC_OUTBOX_BATCH = env_int("SYNC_OUTBOX_BATCH", 100, minimum=1, maximum=10_000)
+# Reconciler: every N minutes on beat (single-flight), plus the admin "run now".
+SYNC_RECONCILE_INTERVAL_MINUTES = env_int("SYNC_RECONCILE_INTERVAL_MINUTES", 15, minimum=1, maximum=60)
+# Single-flight lock of a run (longer than the slowest run).
+SYNC_RECONCILE_LOCK_SECONDS = env_int("SYNC_RECONCILE_LOCK_SECONDS", 1800, minimum=60)
+# Who wins when LiteLLM and the portal differ, per object kind: portal_wins | litellm_wins | report_only.
+SYNC_STRATEGIES = ["portal_wins", "litellm_wins", "report_only"]
+SYNC_STRATEGY_KEYS = env_choice("SYNC_STRATEGY_KEYS", "portal_wins", SYNC_STRATEGIES)
+SYNC_STRATEGY_USERS = env_choice("SYNC_STRATEGY_USERS", "portal_wins", SYNC_STRATEGIES)
+SYNC_STRATEGY_TEAMS = env_choice("SYNC_STRATEGY_TEAMS", "portal_wins", SYNC_STRATEGIES)
+# Report drift, change nothing (also a per-run flag).
+SYNC_DRY_RUN = env_bool("SYNC_DRY_RUN", False)
+# Abort a run (change nothing) when more than this share of keys would be blocked / marked broken: a wrong
+# LITELLM_API_URL or an empty LiteLLM database must not wipe anything.
+SYNC_MAX_DESTRUCTIVE_SHARE = env_float("SYNC_MAX_DESTRUCTIVE_SHARE", 0.2, minimum=0.0, maximum=1.0)
+# A portal-managed key unknown to the portal is blocked only when older than this (creates in flight).
+SYNC_ORPHAN_GRACE_SECONDS = env_int("SYNC_ORPHAN_GRACE_SECONDS", 3600, minimum=0)
+# Portal keys younger than this are not judged "missing in LiteLLM" (created while the run was listing).
+SYNC_RECONCILE_GRACE_SECONDS = env_int("SYNC_RECONCILE_GRACE_SECONDS", 120, minimum=0)
 
 # Usage (usage app): ingestion of LiteLLM /user/daily/activity into DailyUsage, analytics and export limits.
 USAGE_INGEST_INTERVAL_MINUTES = env_int("USAGE_INGEST_INTERVAL_MINUTES", 5, minimum=1, maximum=60)
@@ -430,6 +467,8 @@ USAGE_INGEST_LOCK_SECONDS = env_int("USAGE_INGEST_LOCK_SECONDS", 600, minimum=60
 # Longest date range of analytics / of an export (inclusive days).
 USAGE_ANALYTICS_MAX_DAYS = env_int("USAGE_ANALYTICS_MAX_DAYS", 90, minimum=1, maximum=366)
 USAGE_EXPORT_MAX_DAYS = env_int("USAGE_EXPORT_MAX_DAYS", 365, minimum=1, maximum=3660)
+# Analytics results are cached until the next ingestion writes, at most this long (0 = no cache).
+USAGE_ANALYTICS_CACHE_SECONDS = env_int("USAGE_ANALYTICS_CACHE_SECONDS", 600, minimum=0, maximum=86_400)
 # Seconds the budget card's live LiteLLM figures are cached per user.
 USAGE_BUDGET_CACHE_SECONDS = env_int("USAGE_BUDGET_CACHE_SECONDS", 30, minimum=0, maximum=600)
 
@@ -451,6 +490,33 @@ APIKEY_PER_MODEL_BUDGET_ENABLED = env_bool("APIKEY_PER_MODEL_BUDGET_ENABLED", Fa
 PLAYGROUND_KEY_BUDGET = env_decimal("PLAYGROUND_KEY_BUDGET", Decimal("0.50")) or Decimal("0.50")
 PLAYGROUND_KEY_TTL_SECONDS = env_int("PLAYGROUND_KEY_TTL_SECONDS", 3600, minimum=60, maximum=86_400)
 PLAYGROUND_MAX_LIVE_KEYS = env_int("PLAYGROUND_MAX_LIVE_KEYS", 3, minimum=1, maximum=20)
+
+# Teams and budget alerts (teams app)
+# Budget alert + runway job: every N minutes on beat (single-flight; a slower run skips the next tick).
+BUDGET_ALERT_INTERVAL_MINUTES = env_int("BUDGET_ALERT_INTERVAL_MINUTES", 5, minimum=1, maximum=60)
+# Thresholds (percent of a budget) users get unless they choose others on the notification settings page.
+BUDGET_ALERT_DEFAULT_THRESHOLDS = [int(v) for v in env_list("BUDGET_ALERT_DEFAULT_THRESHOLDS", ["80", "95", "100"])]
+# Share of a budget (percent) at which a target appears in the admins' daily digest.
+BUDGET_ALERT_DIGEST_THRESHOLD = env_int("BUDGET_ALERT_DIGEST_THRESHOLD", 95, minimum=1, maximum=1000)
+# Trailing window (days) of the runway forecast's spend rate.
+BUDGET_ALERT_RUNWAY_DAYS = env_int("BUDGET_ALERT_RUNWAY_DAYS", 7, minimum=1, maximum=90)
+# A budget without a reset period gets a runway alert when it runs out within this many days.
+BUDGET_ALERT_RUNWAY_NO_RESET_DAYS = env_int("BUDGET_ALERT_RUNWAY_NO_RESET_DAYS", 7, minimum=1, maximum=365)
+# Single-flight lock of the job (longer than the slowest run).
+BUDGET_ALERT_LOCK_SECONDS = env_int("BUDGET_ALERT_LOCK_SECONDS", 600, minimum=60)
+# Concurrent /user/info and /team/info reads for budgets the key list does not cover (bounded, no storms).
+BUDGET_ALERT_READ_CONCURRENCY = env_int("BUDGET_ALERT_READ_CONCURRENCY", 4, minimum=1, maximum=16)
+# Outbound alert webhooks: per-attempt timeout and attempts per delivery (the job re-sends pending ones).
+BUDGET_ALERT_WEBHOOK_TIMEOUT_SECONDS = env_int("BUDGET_ALERT_WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1, maximum=30)
+BUDGET_ALERT_WEBHOOK_ATTEMPTS = env_int("BUDGET_ALERT_WEBHOOK_ATTEMPTS", 3, minimum=1, maximum=10)
+# A delivery still failing after this many job runs is marked failed and left alone.
+BUDGET_ALERT_DELIVERY_MAX_RUNS = env_int("BUDGET_ALERT_DELIVERY_MAX_RUNS", 5, minimum=1, maximum=50)
+# Allow alert webhooks to private / loopback addresses (off in production: SSRF guard; tests turn it on).
+BUDGET_ALERT_WEBHOOK_ALLOW_PRIVATE = env_bool("BUDGET_ALERT_WEBHOOK_ALLOW_PRIVATE", DEBUG)
+# Seconds a team's / user's live LiteLLM spend is cached for pages (effective limits, team pages).
+TEAM_SPEND_CACHE_SECONDS = env_int("TEAM_SPEND_CACHE_SECONDS", 60, minimum=0, maximum=3600)
+# Most teams a user may own (self-service create); admins are not limited.
+TEAM_MAX_OWNED_PER_USER = env_int("TEAM_MAX_OWNED_PER_USER", 10, minimum=0, maximum=1000)
 
 # ---------------------------------------------------------------------------------------------------------
 # E-mail

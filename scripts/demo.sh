@@ -11,7 +11,7 @@ if [ -z "${LITELLM_API_URL:-}" ]; then
   export LITELLM_MASTER_KEY="sk-demo-master-key"
   export LITELLM_API_URL="http://127.0.0.1:${double_port}"
   export LITELLM_IS_DEMO=true
-  .venv/bin/python -m integrations.double --port "$double_port" --master-key "$LITELLM_MASTER_KEY" --seed-demo \
+  .venv/bin/python -m integrations.double --port "$double_port" --master-key "$LITELLM_MASTER_KEY" --seed-models \
     > .venv/litellm-double.log 2>&1 &
   double_pid=$!
   trap 'kill $double_pid 2>/dev/null || true' EXIT

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
 
-pytest_plugins: list[str] = []
+pytest_plugins = ["tests.fixtures.litellm"]
 
 
 @pytest.fixture(autouse=True)

@@ -298,7 +298,35 @@ def trend(current: Any, previous: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------------
 # Analytics
 # ---------------------------------------------------------------------------------------------------------
-def usage_analytics(*, actor: Any, filters: UsageFilters, top: int = 5) -> dict[str, Any]:
+def _cache_key(filters: UsageFilters, top: int) -> str:
+    import hashlib
+
+    from usage.services import data_version
+
+    parts = [data_version(), filters.range.start, filters.range.end, filters.models, filters.providers,
+             filters.users, filters.teams, filters.keys, getattr(filters.scoped_user, "pk", None),
+             filters.is_admin_view, top, settings.PORTAL_CURRENCY_CODE]
+    return "usage:analytics:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def usage_analytics(*, actor: Any, filters: UsageFilters, top: int = 5, use_cache: bool = True) -> dict[str, Any]:
+    """``compute_analytics`` behind the shared cache: an entry lives until the next ingestion changes the
+    data (the key includes the data version) or ``USAGE_ANALYTICS_CACHE_SECONDS`` pass (0 = no cache).
+    Past days are frozen, so a result only goes stale when ingestion writes. Read-only."""
+    from django.core.cache import cache
+
+    ttl = settings.USAGE_ANALYTICS_CACHE_SECONDS
+    if not (use_cache and ttl):
+        return compute_analytics(filters=filters, top=top)
+    key = _cache_key(filters, top)
+    result = cache.get(key)
+    if result is None:
+        result = compute_analytics(filters=filters, top=top)
+        cache.set(key, result, ttl)
+    return result
+
+
+def compute_analytics(*, filters: UsageFilters, top: int = 5) -> dict[str, Any]:
     """The full analytics object for ``filters`` (already scoped by ``build_filters``).
 
     Totals, success rate, active users, trends against the previous period of equal length, a daily

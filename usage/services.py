@@ -202,6 +202,37 @@ def _record_days(days: Iterable[date], rows_per_day: dict[date, int], *, now: da
         row.save(update_fields=["status", "rows", "pulls", "last_pulled_at", "frozen_at"])
 
 
+DATA_VERSION_KEY = "usage:data-version"
+
+
+def data_version() -> str:
+    """A token that changes whenever ingestion writes (cached analytics are keyed on it)."""
+    version = cache.get(DATA_VERSION_KEY)
+    if version is None:
+        version = uuid.uuid4().hex
+        cache.add(DATA_VERSION_KEY, version, timeout=None)
+        version = cache.get(DATA_VERSION_KEY) or version
+    return version
+
+
+def data_version_bump() -> None:
+    """Invalidate every cached analytics result (called after each committed ingestion chunk)."""
+    cache.set(DATA_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def usage_analytics_prewarm(*, now: datetime | None = None) -> None:
+    """Compute the platform-wide analytics of the admin page's presets (7, 30, 90 days to today) into the
+    cache right after ingestion, so the admin page never pays for a cold 90-day query. Idempotent."""
+    from usage.selectors import DateRange, UsageFilters, usage_analytics
+
+    today = utc_today(now)
+    for days in (7, 30, 90):
+        if days > settings.USAGE_ANALYTICS_MAX_DAYS:
+            continue
+        filters = UsageFilters(range=DateRange(today - timedelta(days=days - 1), today), is_admin_view=True)
+        usage_analytics(actor=None, filters=filters)
+
+
 @dataclass
 class IngestResult:
     """What one ingestion did (also stored as the SyncRun counts)."""
@@ -225,6 +256,7 @@ def _ingest_range(client: Any, start: date, end: date, *, now: datetime) -> tupl
         upsert_facts(facts)
         rollups_rebuild(start=start, end=end)
         _record_days(days, per_day, now=now)
+    data_version_bump()
     return len(facts), sum(1 for f in facts if f.unattributed)
 
 

@@ -47,6 +47,8 @@ class _KeyInputSerializer(serializers.Serializer):
     rpm_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     max_parallel_requests = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     model_limits = serializers.DictField(child=ModelLimitsInputSerializer(), required=False, allow_null=True)
+    team_id = serializers.UUIDField(required=False, allow_null=True,
+                                    help_text="Charge the key to one of your teams (null = no team).")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "expires_in_days" in attrs:
@@ -59,7 +61,7 @@ class _KeyInputSerializer(serializers.Serializer):
         """The validated data as keyword arguments of ``apikey_create`` / ``apikey_update`` (UNSET = absent)."""
         data = self.validated_data
         kwargs: dict[str, Any] = {}
-        for name in ("name", "description", "model_ids", "expires_at", *LIMIT_FIELDS):
+        for name in ("name", "description", "model_ids", "expires_at", "team_id", *LIMIT_FIELDS):
             if name in data:
                 value = data[name]
                 kwargs[name] = "" if name == "budget_duration" and value is None else value
@@ -114,6 +116,7 @@ class ApiKeyOutputSerializer(serializers.ModelSerializer):
     budget_reset_at = serializers.SerializerMethodField()
     budget_utilization = serializers.SerializerMethodField()
     rotated_from = serializers.UUIDField(source="rotated_from_id", read_only=True)
+    team_id = serializers.UUIDField(read_only=True)
 
     class Meta:
         model = ApiKey
@@ -122,7 +125,7 @@ class ApiKeyOutputSerializer(serializers.ModelSerializer):
             "status_reason", "models", "model_limits", "max_budget", "budget_duration", "soft_budget", "tpm_limit",
             "rpm_limit", "max_parallel_requests", "expires_at", "spend", "spend_available", "budget_reset_at",
             "budget_utilization", "created_at", "updated_at", "last_used_at", "revoked_at", "rotated_from",
-            "rotation_revoke_at",
+            "rotation_revoke_at", "team_id",
         ]
         read_only_fields = fields
 

@@ -14,7 +14,8 @@ from litemaas.api.permissions import IsAdminOrReadOnlyAdmin
 class LiteLLMBreakerSerializer(serializers.Serializer):
     """The circuit breaker as the status endpoint reports it."""
 
-    state = serializers.ChoiceField(choices=["OK", "RECOVERY", "BROKEN"])
+    # Same values as LiteLLMStatusSerializer.breaker; a plain string here avoids a duplicate schema enum.
+    state = serializers.CharField(help_text="OK, RECOVERY or BROKEN")
     failures = serializers.IntegerField()
     retry_in_seconds = serializers.IntegerField()
     failure_threshold = serializers.IntegerField()

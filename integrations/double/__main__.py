@@ -9,6 +9,10 @@ import sys
 from integrations.double import LiteLLMDouble
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # leave serve_forever() the same way Ctrl-C does
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the double in the foreground until SIGINT/SIGTERM."""
     parser = argparse.ArgumentParser(prog="python -m integrations.double", description=__doc__)
@@ -18,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed-models", action="store_true", help="start with two demo models")
     args = parser.parse_args(argv)
     double = LiteLLMDouble(host=args.host, port=args.port, master_key=args.master_key, seed_models=args.seed_models)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     # The master key is the operator's own choice; print only where the double listens.
     print(f"LiteLLM double listening on {double.url} (models seeded: {args.seed_models})", flush=True)
     try:

@@ -45,6 +45,7 @@ class Fault:
     paths: list[str] = field(default_factory=list)
 
     def matches(self, path: str) -> bool:
+        """Whether this fault applies to ``path``."""
         return self.mode != "none" and (not self.paths or any(path.startswith(p) for p in self.paths))
 
 
@@ -63,6 +64,7 @@ class DoubleServer(ThreadingHTTPServer):
         self.release_hang = threading.Event()
 
     def set_fault(self, **spec: Any) -> Fault:
+        """Replace the active fault (``mode="none"`` heals); raises ValueError for an unknown mode."""
         mode = spec.get("mode", "none")
         if mode not in FAULT_MODES:
             raise ValueError(f"unknown fault mode {mode!r}; one of {FAULT_MODES}")
@@ -99,7 +101,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        pass  # quiet; the call log is the record
+        return
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         self._handle("GET")
@@ -113,9 +115,29 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:  # noqa: N802
         self._handle("DELETE")
 
+    def do_OPTIONS(self) -> None:  # noqa: N802
+        """CORS preflight, answered like LiteLLM's CORSMiddleware (all origins, methods and headers)."""
+        self.send_response(200)
+        self.send_header("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS")
+        self.send_header("Access-Control-Allow-Headers",
+                         self.headers.get("Access-Control-Request-Headers") or "authorization, content-type")
+        self.send_header("Access-Control-Max-Age", "600")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def end_headers(self) -> None:
+        """Add LiteLLM's permissive CORS headers to every answer, so the browser playground can call us."""
+        origin = self.headers.get("Origin")
+        if origin:
+            self.send_header("Access-Control-Allow-Origin", origin)
+            self.send_header("Access-Control-Allow-Credentials", "true")
+            self.send_header("Vary", "Origin")
+        super().end_headers()
+
     # -- plumbing --------------------------------------------------------------------------------------
 
     def _handle(self, method: str) -> None:
+        """Silence the stdlib access log (the call log is the record)."""
         url = urlsplit(self.path)
         path, params = url.path.rstrip("/") or "/", dict(parse_qsl(url.query))
         length = int(self.headers.get("Content-Length") or 0)
@@ -256,6 +278,8 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", "/user/update"): lambda: state.user_update(body),
             ("POST", "/team/new"): lambda: state.team_new(body),
             ("GET", "/team/info"): lambda: state.team_info(params.get("team_id")),
+            ("GET", "/user/list"): lambda: state.user_list(params),
+            ("GET", "/team/list"): lambda: state.team_list(),
             ("POST", "/team/update"): lambda: state.team_update(body),
             ("POST", "/team/member_add"): lambda: state.team_member_add(body),
             ("POST", "/team/member_delete"): lambda: state.team_member_delete(body),

@@ -107,6 +107,7 @@ class DoubleState:
     # -- models ----------------------------------------------------------------------------------------
 
     def model_info(self, model_id: str | None) -> Reply:
+        """GET /model/info (all, or one by ``litellm_model_id``)."""
         with self.lock:
             if model_id:
                 if model_id not in self.models:
@@ -115,6 +116,7 @@ class DoubleState:
             return 200, {"data": [copy.deepcopy(m) for m in self.models.values()]}
 
     def model_new(self, body: dict[str, Any]) -> Reply:
+        """POST /model/new (the caller may choose ``model_info.id``; a duplicate id is a 500)."""
         params, info = body.get("litellm_params"), dict(body.get("model_info") or {})
         if not body.get("model_name") or not isinstance(params, dict) or not params.get("model"):
             return err(500, "Internal server error")  # what 1.103.7 answers for a missing litellm_params
@@ -131,6 +133,7 @@ class DoubleState:
                          "created_at": iso(now()), "created_by": "default_user_id"}
 
     def model_update(self, model_id: str, body: dict[str, Any]) -> Reply:
+        """PATCH /model/{id}/update (merges params and info)."""
         with self.lock:
             model = self.models.get(model_id)
             if model is None:
@@ -142,12 +145,14 @@ class DoubleState:
             return 200, {"model_id": model_id, **copy.deepcopy(model)}
 
     def model_delete(self, model_id: str) -> Reply:
+        """POST /model/delete (400 "not found in db" when unknown)."""
         with self.lock:
             if self.models.pop(model_id, None) is None:
                 return err_repr(400, f"Model with id={model_id} not found in db", "auth_error")
             return 200, {"message": f"Model: {model_id} deleted successfully"}
 
     def model_by_name(self, name: str) -> dict[str, Any] | None:
+        """The deployment serving a public model name, if any."""
         with self.lock:
             return next((m for m in self.models.values() if m["model_name"] == name), None)
 
@@ -160,6 +165,7 @@ class DoubleState:
                 "metadata": {}, "created_at": iso(now()), "updated_at": iso(now())}
 
     def user_new(self, body: dict[str, Any]) -> Reply:
+        """POST /user/new (409 for a duplicate id or e-mail; unknown teams dropped)."""
         role = body.get("user_role")
         if role is not None and role not in USER_ROLES:
             return 422, {"detail": [{"type": "literal_error", "loc": ["body", "user_role"],
@@ -185,6 +191,7 @@ class DoubleState:
             return 200, {**copy.deepcopy(user), "key": "", "models": [], "spend": 0.0}
 
     def user_info(self, user_id: str | None) -> Reply:
+        """GET /user/info (404 when unknown)."""
         with self.lock:
             user = self.users.get(user_id or "")
             if user is None:
@@ -194,6 +201,7 @@ class DoubleState:
             return 200, {"user_id": user_id, "user_info": copy.deepcopy(user), "keys": keys, "teams": teams}
 
     def user_update(self, body: dict[str, Any]) -> Reply:
+        """POST /user/update (upsert; only max_budget/budget_duration honour null)."""
         user_id = body.get("user_id")
         with self.lock:
             # 1.103.7 upserts: an unknown user_id is created (with no role).
@@ -208,6 +216,15 @@ class DoubleState:
             user["updated_at"] = iso(now())
             return 200, {"user_id": user_id, "data": copy.deepcopy(user)}
 
+    def user_list(self, params: dict[str, str]) -> Reply:
+        """GET /user/list with page/page_size (the proxy caps page_size at 100)."""
+        page, size = int(params.get("page", 1)), min(int(params.get("page_size", 25)), 100)
+        with self.lock:
+            rows = list(self.users.values())
+            chunk = [copy.deepcopy(u) for u in rows[(page - 1) * size: page * size]]
+        return 200, {"users": chunk, "total": len(rows), "page": page, "page_size": size,
+                     "total_pages": max(1, -(-len(rows) // size))}
+
     # -- teams -----------------------------------------------------------------------------------------
 
     def _join(self, team_id: str, user: dict[str, Any], role: str) -> None:
@@ -218,6 +235,7 @@ class DoubleState:
             user["teams"].append(team_id)
 
     def team_new(self, body: dict[str, Any]) -> Reply:
+        """POST /team/new (400 "already exists" for a duplicate)."""
         with self.lock:
             team_id = str(body.get("team_id") or uuid.uuid4())
             if team_id in self.teams:
@@ -233,6 +251,7 @@ class DoubleState:
             return 200, copy.deepcopy(team)
 
     def team_info(self, team_id: str | None) -> Reply:
+        """GET /team/info (404 when unknown)."""
         with self.lock:
             team = self.teams.get(team_id or "")
             if team is None:
@@ -240,7 +259,13 @@ class DoubleState:
             keys = [self.key_row(k) for k in self.keys.values() if k["team_id"] == team_id]
             return 200, {"team_id": team_id, "team_info": copy.deepcopy(team), "keys": keys}
 
+    def team_list(self) -> Reply:
+        """GET /team/list: every team as a list."""
+        with self.lock:
+            return 200, [copy.deepcopy(t) for t in self.teams.values()]
+
     def team_update(self, body: dict[str, Any]) -> Reply:
+        """POST /team/update (null clears every limit)."""
         team_id = body.get("team_id")
         with self.lock:
             team = self.teams.get(team_id or "")
@@ -254,6 +279,7 @@ class DoubleState:
             return 200, {"team_id": team_id, "data": copy.deepcopy(team)}
 
     def team_member_add(self, body: dict[str, Any]) -> Reply:
+        """POST /team/member_add (400 when all are members; creates unknown users)."""
         team_id = body.get("team_id")
         members = body.get("member")
         many = isinstance(members, list)
@@ -274,6 +300,7 @@ class DoubleState:
             return 200, copy.deepcopy(team)
 
     def team_member_delete(self, body: dict[str, Any]) -> Reply:
+        """POST /team/member_delete (400 when not a member)."""
         team_id, user_id = body.get("team_id"), body.get("user_id")
         with self.lock:
             team = self.teams.get(team_id or "")

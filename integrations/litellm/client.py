@@ -22,6 +22,7 @@ from django.core.signals import setting_changed
 from integrations.litellm.breaker import CircuitBreaker
 from integrations.litellm.errors import (
     LiteLLMAlreadyExists,
+    LiteLLMNotConfigured,
     LiteLLMNotFound,
     LiteLLMUnavailable,
 )
@@ -250,6 +251,21 @@ class LiteLLMClient(KeyCalls):
         reply = self._transport.call("POST", "/user/update", endpoint="/user/update", body=body)
         return parse_reply("/user/update", lambda r: UserInfo.from_litellm(r.get("data") or r), reply)
 
+    def user_list(self, *, page_size: int = 100) -> list[UserInfo]:
+        """GET /user/list over every page (``users`` rows; no keys). For the reconciler. Idempotent, retried.
+        Raises LiteLLMUnavailable, LiteLLMRejected."""
+        users: list[UserInfo] = []
+        page = 1
+        while True:
+            body = self._transport.call("GET", "/user/list", endpoint="/user/list",
+                                        params={"page": page, "page_size": page_size})
+            rows = parse_reply("/user/list", lambda b: b.get("users") if isinstance(b, dict) else b, body) or []
+            users.extend(parse_reply("/user/list", UserInfo.from_litellm, row) for row in rows if isinstance(row, dict))
+            total_pages = int(body.get("total_pages") or 1) if isinstance(body, dict) else 1
+            if page >= total_pages or not rows:
+                return users
+            page += 1
+
     # -- teams -----------------------------------------------------------------------------------------
 
     def team_get(self, team_id: str) -> TeamInfo | None:
@@ -286,6 +302,13 @@ class LiteLLMClient(KeyCalls):
         reply = self._transport.call("POST", "/team/update", endpoint="/team/update", body=body)
         return parse_reply("/team/update", lambda r: TeamInfo.model_validate(r.get("data") or r), reply)
 
+    def team_list(self) -> list[TeamInfo]:
+        """GET /team/list: every team (one reply, no paging on 1.103.7). Idempotent, retried. Raises
+        LiteLLMUnavailable, LiteLLMRejected."""
+        body = self._transport.call("GET", "/team/list", endpoint="/team/list")
+        rows = body if isinstance(body, list) else (body.get("teams") or body.get("data") or [])
+        return parse_reply("/team/list", lambda r: [TeamInfo.model_validate(t) for t in r if isinstance(t, dict)], rows)
+
     def team_member_add(self, team_id: str, user_id: str, *, role: str = "user", exist_ok: bool = True) -> bool:
         """POST /team/member_add. True if added, False if already a member (``exist_ok``). Idempotent,
         retried. Raises LiteLLMNotFound for an unknown team, LiteLLMUnavailable, LiteLLMRejected."""
@@ -314,13 +337,6 @@ class LiteLLMClient(KeyCalls):
 def _check_role(role: str) -> None:
     if role not in ALLOWED_USER_ROLES:
         raise ValueError(f"the portal never gives the LiteLLM role {role!r}")
-
-
-class LiteLLMNotConfigured(LiteLLMUnavailable):
-    """``LITELLM_API_URL`` is empty: there is no LiteLLM to talk to."""
-
-    default_code = "litellm_not_configured"
-    default_message = "LiteLLM is not configured for this portal; nothing was changed."
 
 
 @lru_cache(maxsize=1)

@@ -91,6 +91,13 @@ class LiteLLMUnavailable(LiteLLMError, ServiceUnavailableError):
         self.retry_after_hint = retry_after_hint
 
 
+class LiteLLMNotConfigured(LiteLLMUnavailable):
+    """``LITELLM_API_URL`` is empty: there is no LiteLLM to talk to."""
+
+    default_code = "litellm_not_configured"
+    default_message = "LiteLLM is not configured for this portal; nothing was changed."
+
+
 class LiteLLMRejected(LiteLLMError, UpstreamRejectedError):
     """LiteLLM answered with a 4xx (or a 500 that is really a licence refusal): retrying will not help.
 

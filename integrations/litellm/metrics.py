@@ -21,6 +21,8 @@ RETRIES = Counter("litemaas_litellm_retries_total", "Retried LiteLLM attempts by
 BREAKER_STATE = Gauge(
     "litemaas_litellm_breaker_state",
     "Circuit breaker state as last seen by this process: 0 OK, 1 RECOVERY, 2 BROKEN.",
+    # With several gunicorn workers, report the freshest live worker's view; a dead worker's value is dropped.
+    multiprocess_mode="livemax",
 )
 BREAKER_REJECTIONS = Counter(
     "litemaas_litellm_breaker_rejections_total", "Calls refused at once because the breaker was BROKEN."

@@ -78,13 +78,24 @@ class BannerDismissView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class _UserIdListField(serializers.ListField):
+    """User ids in, user ids out (reads the many-to-many manager)."""
+
+    child = serializers.UUIDField()
+
+    def to_representation(self, data: Any) -> list[str]:
+        if hasattr(data, "all"):
+            return [str(u.pk) for u in data.all()]
+        return super().to_representation(data)
+
+
 class BannerSerializer(serializers.ModelSerializer):
     """A banner as admins see and edit it. ``content`` maps language codes to Markdown (``en`` required)."""
 
     content = serializers.DictField(child=serializers.CharField(allow_blank=True))
     target_roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), required=False)
-    target_users = serializers.ListField(child=serializers.UUIDField(), required=False,
-                                         help_text="Ids of the users who see it (with target_roles: either).")
+    target_users = _UserIdListField(required=False,
+                                    help_text="Ids of the users who see it (with target_roles: either).")
 
     class Meta:
         model = Announcement
@@ -93,14 +104,6 @@ class BannerSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
         extra_kwargs = {"name": {"required": True}}
 
-    def to_representation(self, instance: Announcement) -> dict[str, Any]:
-        data = super().to_representation(instance)
-        data["target_users"] = [str(u.pk) for u in instance.target_users.all()]
-        return data
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        # Business rules live in the service; only the shape is checked here.
-        return attrs
 
 
 class BannerHistorySerializer(serializers.ModelSerializer):

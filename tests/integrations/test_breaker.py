@@ -192,7 +192,8 @@ def test_breaker_state_is_shared_by_two_processes_through_redis():
     redis_url = _redis_url()
     if redis_url is None:
         pytest.skip("REDIS_URL is unset and no Redis answers on 127.0.0.1:6379")
-    env = {**os.environ, "REDIS_URL": redis_url, "CACHE_KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "REDIS_URL": redis_url, "CACHE_KEY_PREFIX": prefix,
            "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "litemaas.settings"}
     name = uuid.uuid4().hex[:8]
 
@@ -202,12 +203,44 @@ def test_breaker_state_is_shared_by_two_processes_through_redis():
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    assert "state OK" in worker("fail", 4)          # process A: 4 failures, below the threshold of 5
-    assert "state BROKEN" in worker("fail", 1)      # process B: the fifth failure trips the shared breaker
-    out = worker("check")                           # process C: refused at once, no LiteLLM call
-    assert out.startswith("refused") and float(out.split()[1]) < 0.05
-    deadline = time.monotonic() + 20
-    while "state RECOVERY" not in (out := worker("check", 0)):  # poll; the cooldown is 5 s
-        assert time.monotonic() < deadline, out
-    assert "state OK" in worker("succeed", 2)       # process D: two successful trials close it
-    assert worker("check").startswith("allowed")    # and process E sees it closed
+    try:
+        assert "state OK" in worker("fail", 4)          # process A: 4 failures, below the threshold of 5
+        assert "state BROKEN" in worker("fail", 1)      # process B: the fifth failure trips the shared breaker
+        out = worker("check")                           # process C: refused at once, no LiteLLM call
+        assert out.startswith("refused") and float(out.split()[1]) < 0.05
+        deadline = time.monotonic() + 20
+        while "state RECOVERY" not in (out := worker("check", 0)):  # poll; the cooldown is 5 s
+            assert time.monotonic() < deadline, out
+        assert "state OK" in worker("succeed", 2)       # process D: two successful trials close it
+        assert worker("check").startswith("allowed")    # and process E sees it closed
+    finally:
+        import redis
+
+        connection = redis.Redis.from_url(redis_url)
+        for key in connection.scan_iter(f"{prefix}:*"):
+            connection.delete(key)
+
+
+def test_metrics_count_calls_retries_and_breaker_state(litellm_double, fast_retries, litellm_client):
+    from prometheus_client import REGISTRY
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    ok_before = value("litemaas_litellm_calls_total", endpoint="/team/info", outcome="rejected")
+    retries_before = value("litemaas_litellm_retries_total", endpoint="/team/info")
+    latency_before = value("litemaas_litellm_request_seconds_count", endpoint="/team/info")
+    assert litellm_client.team_get("missing") is None
+    assert value("litemaas_litellm_calls_total", endpoint="/team/info", outcome="rejected") == ok_before + 1
+    litellm_double.set_fault("error", status=503)
+    for _ in range(5):
+        with pytest.raises(LiteLLMUnavailable):
+            litellm_client.team_get("t")
+    assert value("litemaas_litellm_retries_total", endpoint="/team/info") == retries_before + 10
+    assert value("litemaas_litellm_request_seconds_count", endpoint="/team/info") == latency_before + 16
+    rejected_before = value("litemaas_litellm_breaker_rejections_total")
+    with pytest.raises(LiteLLMUnavailable):
+        litellm_client.team_get("t")
+    assert value("litemaas_litellm_breaker_rejections_total") == rejected_before + 1
+    assert value("litemaas_litellm_breaker_state") == 2
+    assert value("litemaas_litellm_calls_total", endpoint="/team/info", outcome="breaker_open") >= 1

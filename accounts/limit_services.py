@@ -1,0 +1,69 @@
+"""The local side of a user's budget and rate limits (LiteLLM is updated first by ``teams.services``)."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from accounts.models import User
+from litemaas.audit import audit_record
+
+LIMIT_FIELDS = ("max_budget", "budget_duration", "tpm_limit", "rpm_limit")
+
+
+@transaction.atomic
+def user_set_limits(*, user: User, values: dict[str, Any], actor: Any, request: HttpRequest | None = None,
+                    action: str = "user.limits_update") -> list[str]:
+    """Store ``values`` (a subset of max_budget, budget_duration, tpm_limit, rpm_limit; ``None`` = no
+    limit, ``""`` duration = no reset) on ``user``; return the changed field names.
+
+    Call it only after LiteLLM accepted the same values. Idempotent; audits ``action`` when something
+    changed. Raises ``ValueError`` for an unknown field.
+    """
+    unknown = set(values) - set(LIMIT_FIELDS)
+    if unknown:
+        raise ValueError(f"not a limit field: {sorted(unknown)}")
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    changed: dict[str, Any] = {}
+    for name, value in values.items():
+        if name == "budget_duration":
+            value = value or ""
+        if getattr(locked, name) != value:
+            changed[name] = value
+            setattr(locked, name, value)
+    if changed:
+        locked.save(update_fields=list(changed))
+        for name, value in changed.items():
+            setattr(user, name, value)
+        audit_record(action=action, actor=actor, target_type="user", target_id=user.pk,
+                     metadata={"username": user.username,
+                               "changes": {k: (str(v) if isinstance(v, Decimal) else v) for k, v in changed.items()}},
+                     request=request)
+    return list(changed)
+
+
+def user_apply_new_user_defaults(*, user: User) -> list[str]:
+    """Give a user who has no limits at all the new-user defaults (admin setting, else ``DEFAULT_USER_*``).
+
+    Used once, at the first login, before the LiteLLM user is created. Idempotent (a user with any limit
+    set is left alone). Returns the changed field names.
+    """
+    if any(getattr(user, f) not in (None, "") for f in LIMIT_FIELDS):
+        return []
+    try:
+        from litemaas.portal_selectors import new_user_defaults
+
+        defaults = new_user_defaults()
+    except ImportError:  # pragma: no cover - the portal settings app is always installed here
+        from django.conf import settings
+
+        defaults = {"max_budget": getattr(settings, "DEFAULT_USER_MAX_BUDGET", None),
+                    "tpm_limit": getattr(settings, "DEFAULT_USER_TPM_LIMIT", None),
+                    "rpm_limit": getattr(settings, "DEFAULT_USER_RPM_LIMIT", None),
+                    "budget_duration": getattr(settings, "DEFAULT_USER_BUDGET_DURATION", "")}
+    values = {k: defaults.get(k) for k in LIMIT_FIELDS}
+    values["tpm_limit"] = values["tpm_limit"] or None  # 0 would block every call
+    values["rpm_limit"] = values["rpm_limit"] or None
+    return user_set_limits(user=user, values=values, actor=None, action="user.limits_default")
