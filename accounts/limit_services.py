@@ -15,12 +15,13 @@ LIMIT_FIELDS = ("max_budget", "budget_duration", "tpm_limit", "rpm_limit")
 
 @transaction.atomic
 def user_set_limits(*, user: User, values: dict[str, Any], actor: Any, request: HttpRequest | None = None,
-                    action: str = "user.limits_update") -> list[str]:
+                    action: str | None = "user.limits_update") -> list[str]:
     """Store ``values`` (a subset of max_budget, budget_duration, tpm_limit, rpm_limit; ``None`` = no
     limit, ``""`` duration = no reset) on ``user``; return the changed field names.
 
     Call it only after LiteLLM accepted the same values. Idempotent; audits ``action`` when something
-    changed. Raises ``ValueError`` for an unknown field.
+    changed (``action=None``: no audit row, for the defaults that are part of account creation). Raises
+    ``ValueError`` for an unknown field.
     """
     unknown = set(values) - set(LIMIT_FIELDS)
     if unknown:
@@ -37,6 +38,7 @@ def user_set_limits(*, user: User, values: dict[str, Any], actor: Any, request: 
         locked.save(update_fields=list(changed))
         for name, value in changed.items():
             setattr(user, name, value)
+    if changed and action:
         audit_record(action=action, actor=actor, target_type="user", target_id=user.pk,
                      metadata={"username": user.username,
                                "changes": {k: (str(v) if isinstance(v, Decimal) else v) for k, v in changed.items()}},
@@ -66,4 +68,5 @@ def user_apply_new_user_defaults(*, user: User) -> list[str]:
     values = {k: defaults.get(k) for k in LIMIT_FIELDS}
     values["tpm_limit"] = values["tpm_limit"] or None  # 0 would block every call
     values["rpm_limit"] = values["rpm_limit"] or None
-    return user_set_limits(user=user, values=values, actor=None, action="user.limits_default")
+    # Part of account creation (audited as user.create), so no audit row of its own.
+    return user_set_limits(user=user, values=values, actor=None, action=None)

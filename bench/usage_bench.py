@@ -81,8 +81,8 @@ def seed(*, users: int, keys: int, facts: int, days: int) -> None:
     from accounts.models import User
     from apikeys.models import ApiKey
     from subscriptions.models import LlmModel
-    from usage.models import DailyModelUsage, DailyUsage, DailyUserUsage, IngestedDay
-    from usage.services import rollups_rebuild, utc_today
+    from usage.models import DailyModelUsage, DailyUsage, DailyUserUsage, IngestedDay, UserUsageToDate
+    from usage.services import rollups_rebuild, to_date_rebuild, utc_today
 
     t0 = time.monotonic()
     end = utc_today() - timedelta(days=1)
@@ -92,7 +92,8 @@ def seed(*, users: int, keys: int, facts: int, days: int) -> None:
     with connection.cursor() as cur:
         cur.execute("SET synchronous_commit = off")
         cur.execute("SET maintenance_work_mem = '512MB'")
-        for model in (DailyUsage, DailyModelUsage, DailyUserUsage, IngestedDay, ApiKey):
+        cur.execute("SET work_mem = '256MB'")  # hash aggregates of the rollup build stay in memory
+        for model in (DailyUsage, DailyModelUsage, DailyUserUsage, UserUsageToDate, IngestedDay, ApiKey):
             cur.execute(f'TRUNCATE "{model._meta.db_table}" CASCADE')
         cur.execute(f'TRUNCATE "{User._meta.db_table}" CASCADE')
         LlmModel.objects.filter(pk__startswith="bench-").delete()
@@ -149,10 +150,12 @@ def seed(*, users: int, keys: int, facts: int, days: int) -> None:
         print(f"  indexes rebuilt ({time.monotonic() - t0:.1f}s)", file=sys.stderr)
     rollups_rebuild(start=start, end=end)
     print(f"  rollups ({time.monotonic() - t0:.1f}s)", file=sys.stderr)
+    to_date_rebuild(start=start, through=utc_today())
+    print(f"  running per-user totals ({time.monotonic() - t0:.1f}s)", file=sys.stderr)
     IngestedDay.objects.bulk_create([IngestedDay(date=start + timedelta(days=n), status="frozen", rows=per_day)
                                      for n in range(days)])
     with connection.cursor() as cur:
-        for model in (DailyUsage, DailyModelUsage, DailyUserUsage, User, ApiKey):
+        for model in (DailyUsage, DailyModelUsage, DailyUserUsage, UserUsageToDate, User, ApiKey):
             cur.execute(f'VACUUM ANALYZE "{model._meta.db_table}"')
     print(f"seeded in {time.monotonic() - t0:.1f}s", file=sys.stderr)
 

@@ -6,4 +6,5 @@ from integrations import views
 app_name = "integrations"
 urlpatterns = [
     path("admin-tools/litellm/", views.litellm_status_page, name="litellm-status"),
+    path("admin-tools/sync/", views.admin_sync_page, name="admin-sync"),
 ]

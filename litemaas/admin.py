@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from litemaas.models import AuditEvent
+from litemaas.models import Announcement, AnnouncementHistory, AuditEvent
 
 
 def _can_read(request: HttpRequest) -> bool:
@@ -74,3 +74,24 @@ class AuditEventAdmin(PortalModelAdmin):
         "metadata", "ip_address", "user_agent", "request_id",
     )
     readonly_fields = fields
+
+
+# Portal-wide content is changed on the portal's own pages (validated, audited, cache-invalidated), so the
+# Django admin only shows it.
+@admin.register(Announcement)
+class AnnouncementAdmin(PortalModelAdmin):
+    """Banners, read-only here: edit them under Administration → Banners."""
+
+    read_only = True
+    list_display = ("name", "style", "is_active", "dismissible", "priority", "starts_at", "ends_at", "updated_at")
+    list_filter = ("is_active", "style")
+    search_fields = ("name",)
+
+
+@admin.register(AnnouncementHistory)
+class AnnouncementHistoryAdmin(PortalModelAdmin):
+    """Every change of every banner."""
+
+    read_only = True
+    list_display = ("changed_at", "announcement_ref", "action", "changed_by_label")
+    list_filter = ("action",)

@@ -40,8 +40,8 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         language = get_language() or settings.LANGUAGE_CODE
         rows = announcement_list_active_for_user(user=user)
         return [{"id": b["id"], "style": b["style"], "dismissible": b["dismissible"] and authenticated,
-                 "html": render_markdown_inline((b["content"].get(language.split("-")[0])
-                                                 or b["content"].get("en", ""))),
+                 "html": render_markdown_inline(b["content"].get(language.split("-")[0])
+                                                 or b["content"].get("en", "")),
                  "link_url": b["link_url"], "link_text": b["link_text"]} for b in rows]
 
     @cache

@@ -126,7 +126,7 @@ def probe_users(now: datetime) -> Iterator[Sample]:
 
 
 # Outbox rows in one of these states still have to reach LiteLLM.
-OUTBOX_OPEN_STATES = ("pending", "retrying", "retry", "in_progress", "processing")
+OUTBOX_OPEN_STATES = ("pending", "in_flight", "failed")
 
 
 def probe_outbox(now: datetime) -> Iterator[Sample]:
@@ -141,6 +141,8 @@ def probe_outbox(now: datetime) -> Iterator[Sample]:
         "Age of the oldest undelivered outbox entry (0 when empty).",
         _age(now, row["oldest"]),
     )
+    dead = outbox.objects.filter(status="dead").count()
+    yield Sample("litemaas_outbox_dead", "Outbox entries given up (an admin must retry them).", dead)
 
 
 def probe_sync_runs(now: datetime) -> Iterator[Sample]:
@@ -157,13 +159,18 @@ def probe_sync_runs(now: datetime) -> Iterator[Sample]:
                 row["at"].timestamp(),
                 {"kind": row["kind"]},
             )
-    for kind in ("keys", "users", "teams", "models"):
+    for kind in ("keys", "users", "teams", "models", "reconcile"):
         latest = (
             sync_run.objects.filter(kind=kind, finished_at__isnull=False).order_by("-finished_at").only("counts").first()
         )
         counts = latest.counts if latest is not None and isinstance(latest.counts, dict) else {}
         for key in ("drift", "drifted", "conflicts"):
             value = counts.get(key)
+            if isinstance(value, dict):  # the reconciler reports drift per class
+                for cls, n in value.items():
+                    yield Sample("litemaas_sync_drift", "Drifted objects found by the last run, by kind.", n,
+                                 {"kind": kind, "class": cls})
+                break
             if isinstance(value, int | float):
                 yield Sample("litemaas_sync_drift", "Drifted objects found by the last run, by kind.", value, {"kind": kind})
                 break

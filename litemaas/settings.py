@@ -347,6 +347,8 @@ if not DEBUG and LITELLM_API_URL and not LITELLM_MASTER_KEY:
 DEFAULT_USER_MAX_BUDGET = env_decimal("DEFAULT_USER_MAX_BUDGET", Decimal("100"))
 DEFAULT_USER_TPM_LIMIT = env_int("DEFAULT_USER_TPM_LIMIT", 100_000, minimum=0)
 DEFAULT_USER_RPM_LIMIT = env_int("DEFAULT_USER_RPM_LIMIT", 120, minimum=0)
+# New-user budget period when the admin settings page leaves it empty ("" = no reset period).
+DEFAULT_USER_BUDGET_DURATION = env_str("DEFAULT_USER_BUDGET_DURATION", "")
 DEFAULT_TEAM_ID = "a0000000-0000-4000-8000-000000000001"
 
 # Model catalogue sync (LiteLLM -> portal): every N minutes (1-60) on beat, plus `manage.py sync_models`
@@ -547,8 +549,6 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 # A signed-in user's stored language (User.preferred_language) wins over the cookie and the browser.
 MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
                   "litemaas.portal_middleware.UserLanguageMiddleware")
-# New-user budget period when the admin settings page leaves it empty ("" = no reset period).
-DEFAULT_USER_BUDGET_DURATION = env_str("DEFAULT_USER_BUDGET_DURATION", "")
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

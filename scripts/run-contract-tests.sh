@@ -2,14 +2,14 @@
 # Run the LiteLLM contract suite (tests/contract, marker `contract`) against the LiteLLM double AND a real
 # LiteLLM proxy started from the litellm-real kit, then stop the proxy. Extra arguments go to pytest.
 #
-# Env: LITELLM_REAL_KIT (kit folder, default /work/shared/tools/litellm-real), LITELLM_CONTRACT_HOME (the
+# Env: LITELLM_REAL_KIT (kit folder, default ../shared/tools/litellm-real beside the repo), LITELLM_CONTRACT_HOME (the
 # kit's LITELLM_HOME, default /tmp/litemaas-contract-llr), LITELLM_CONTRACT_PORT (4400),
 # LITELLM_CONTRACT_BACKEND_PORT (18400), LITELLM_CONTRACT_DB (litellm_contract), PYTHON (.venv python).
 # Needs PostgreSQL on 127.0.0.1:5432 (the kit's requirement). Bounded: pytest gets 300 s.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-KIT="${LITELLM_REAL_KIT:-/work/shared/tools/litellm-real}"
+KIT="${LITELLM_REAL_KIT:-$ROOT/../shared/tools/litellm-real}"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 export LITELLM_HOME="${LITELLM_CONTRACT_HOME:-${TMPDIR:-/tmp}/litemaas-contract-llr}"
 PORT="${LITELLM_CONTRACT_PORT:-4400}"

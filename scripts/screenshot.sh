@@ -38,6 +38,18 @@ ada = User.objects.create_user("ada", "ada@example.com", "screenshots-Pa55", ful
 User.objects.create_user("bob", "bob@example.com", "screenshots-Pa55", full_name="Bob Builder")
 token_create(user=ada, name="CI pipeline", scope="read", expires_in_days=90)
 Notification.objects.create(user=ada, kind="subscription.approved", title="Access to granite-8b approved")
+# Portal-wide features: a banner (English and French text), an audit trail worth filtering.
+from litemaas import portal_services as svc
+from litemaas.audit import audit_record
+svc.announcement_create(actor=ada, data={"name": "maintenance", "style": "warning", "is_active": True,
+    "content": {"en": "LiteLLM maintenance on **Saturday 08:00 UTC**: requests may fail for ten minutes.",
+                "fr": "Maintenance de LiteLLM **samedi à 08:00 UTC** : les requêtes peuvent échouer dix minutes.",
+                "de": "LiteLLM-Wartung am **Samstag um 08:00 UTC**: Anfragen können zehn Minuten lang fehlschlagen."},
+    "link_url": "https://status.example.com", "link_text": "Status page"})
+svc.portal_settings_update(actor=ada, currency_code="EUR", new_user_max_budget="50", new_user_budget_duration="monthly")
+audit_record(action="subscription.approve", actor=ada, target_type="subscription", target_id="8c1f…",
+             metadata={"model": "granite-8b", "user": "bob"})
+audit_record(action="auth.login_failed", success=False, error="wrong password", target_type="user", target_id="bob")
 '
 
 "$PY" manage.py runserver "127.0.0.1:$PORT" --insecure --noreload >"$WORK/server.log" 2>&1 &
@@ -109,6 +121,37 @@ with sync_playwright() as p:
     page.goto(base + "/accounts/logout/")
     shot(page, "logout-dark.png")
     context.close()
+
+    # Portal-wide pages: admin pages in light, dark, French and German; the help page; login in French.
+    for scheme, lang, suffix in (("light", "", ""), ("dark", "", "-dark"), ("light", "fr", "-fr"), ("dark", "de", "-de-dark")):
+        context = browser.new_context(viewport=desktop, color_scheme=scheme)
+        page = login(context)
+        if lang:
+            page.click(".portal-user-toggle")
+            page.click(f"button[name=language][value={lang}]")
+            page.wait_for_load_state("networkidle")
+        for path, name in (("/", "home-onboarding"), ("/manage/overview/", "admin-overview"),
+                           ("/manage/settings/", "admin-settings"), ("/manage/banners/", "admin-banners"),
+                           ("/manage/audit/", "admin-audit"), ("/manage/branding/", "admin-branding"),
+                           ("/notifications/", "notifications")):
+            if suffix and name in ("admin-branding",):
+                continue
+            page.goto(base + path)
+            shot(page, f"{name}{suffix}.png")
+        if not lang and scheme == "light":
+            page.goto(base + "/manage/banners/1/")
+            shot(page, "admin-banner-edit.png")
+            page.goto(base + "/help/user-guide/")
+            shot(page, "help-user-guide.png")
+            page.goto(base + "/manage/audit/")
+            page.click("[data-portal-expand] >> nth=0")
+            shot(page, "admin-audit-expanded.png")
+        if lang == "fr":
+            page.goto(base + "/accounts/logout/")
+            page.click("form.pf-v6-c-form button[type=submit]")
+            page.goto(base + "/accounts/login/")
+            shot(page, "login-fr.png")
+        context.close()
 
     context = browser.new_context(viewport=mobile, color_scheme="light", device_scale_factor=1)
     page = login(context, "bob")

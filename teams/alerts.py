@@ -224,7 +224,8 @@ def claim_alert(*, target: Target, threshold: str, period_start: datetime, title
                 team: Team | None = None) -> BudgetAlert | None:
     """Insert the claim (None if it already exists) and, when ``deliver``, in the same transaction the
     in-app notifications and the pending e-mail/webhook deliveries of everyone who wants this threshold.
-    Not idempotent by itself; the unique constraint makes a second call a no-op."""
+    The caller sends the deliveries once the claim committed (``deliver_pending_for_alert``); a crash in
+    between leaves them pending for the next run. The unique constraint makes a second call a no-op."""
     try:
         with transaction.atomic():
             alert = BudgetAlert.objects.create(
@@ -235,8 +236,6 @@ def claim_alert(*, target: Target, threshold: str, period_start: datetime, title
                 _fan_out(alert, target, recipients, users, team)
     except IntegrityError:
         return None
-    if deliver:
-        transaction.on_commit(lambda: deliver_pending_for_alert(alert.pk))
     return alert
 
 
@@ -407,7 +406,9 @@ def _evaluate(targets: list[Target], now: datetime, result: RunResult) -> None:
                                 team=teams.get(target.team_id))
             if alert is not None:
                 result.claimed += 1
-                result.delivered += int(deliver_it)
+                if deliver_it:
+                    result.delivered += 1
+                    deliver_pending_for_alert(alert.pk)
 
 
 def prefs_default() -> AlertPrefs:
@@ -448,5 +449,8 @@ def _admin_digest(targets: list[Target], now: datetime) -> bool:
                     "/admin-teams/")
     title = f"Budget digest: {len(hot)} budgets at or over {settings.BUDGET_ALERT_DIGEST_THRESHOLD} %"
     prefs = alert_prefs_for_users(list(admins))
-    return claim_alert(target=digest, threshold="digest", period_start=day, title=title,
-                       body="\n".join(lines) + more, deliver=True, recipients=prefs, users=admins) is not None
+    alert = claim_alert(target=digest, threshold="digest", period_start=day, title=title,
+                        body="\n".join(lines) + more, deliver=True, recipients=prefs, users=admins)
+    if alert is not None:
+        deliver_pending_for_alert(alert.pk)
+    return alert is not None

@@ -106,6 +106,34 @@ class DailyUserUsage(UsageMetrics):
         return f"{self.date} {self.user_id}"
 
 
+class UserUsageToDate(models.Model):
+    """Running totals per user up to and including ``date`` (a prefix sum over ``DailyUserUsage``).
+
+    Dense: from a user's first usage day on, every user has a row on every day, so the sums of any range
+    [a, b] for every user come from two snapshots: ``to_date(b) - to_date(a - 1)``. That turns the
+    platform-wide "active users", "top users" and per-user breakdown of a 90-day range from a scan of
+    ~90 × (active users) rows into a join of two one-day snapshots. Rebuilt by ingestion from the first
+    changed day onward; unattributed usage (no user) is not in it.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    date = models.DateField()
+    user_id = models.UUIDField()
+    requests = models.BigIntegerField(default=0)
+    successful_requests = models.BigIntegerField(default=0)
+    failed_requests = models.BigIntegerField(default=0)
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    total_tokens = models.BigIntegerField(default=0)
+    spend = models.DecimalField(max_digits=24, decimal_places=10, default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["date", "user_id"], name="userusagetodate_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} to {self.date}"
+
+
 class IngestedDayStatus(models.TextChoices):
     """A day is ``open`` while it is today (re-pulled every interval), ``closed`` once past but still
     inside the after-midnight grace (pulled again), then ``frozen`` (never pulled by the schedule)."""

@@ -24,13 +24,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, DecimalField, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from litemaas.exceptions import ValidationFailed
 from usage import forecast
-from usage.models import DailyModelUsage, DailyUsage, DailyUserUsage, IngestedDay
+from usage.models import DailyModelUsage, DailyUsage, DailyUserUsage, IngestedDay, UserUsageToDate
 from usage.services import utc_today
 
 UNATTRIBUTED = "unattributed"
@@ -276,9 +276,63 @@ def model_providers(model_ids: Iterable[str]) -> dict[str, str]:
     return {m: (known.get(m) or "unknown") for m in ids}
 
 
+def _to_date_usable(f: UsageFilters) -> bool:
+    """The running-totals table answers per-user questions when only a user filter (or none) applies."""
+    return (f.is_admin_view and f.scoped_user is None and not (f.has_model_filter or f.keys or f.teams)
+            and UNATTRIBUTED not in f.users)
+
+
+def _to_date_last() -> date | None:
+    return UserUsageToDate.objects.aggregate(d=Max("date"))["d"]
+
+
+def per_user_sums(f: UsageFilters, date_range: DateRange, *, order: str = "spend DESC", limit: int | None = None,
+                  only_active: bool = False, count_only: bool = False, last: date | None = None) -> Any:
+    """Per-user sums over ``date_range`` from two snapshots of the running totals (see UserUsageToDate):
+    ``to_date(end) - to_date(start - 1)``. Returns dicts (or the number of users). 1 query."""
+    from django.db import connection
+
+    from accounts.models import User
+
+    last = last if last is not None else _to_date_last()
+    if last is None or last < date_range.start:
+        return 0 if count_only else []
+    table, users = UserUsageToDate._meta.db_table, User._meta.db_table
+    diff = ", ".join(f"e.{m} - COALESCE(s.{m}, 0) AS {m}" for m in METRICS)
+    field = UserUsageToDate._meta.get_field("user_id")
+    params: list[Any] = [date_range.start - timedelta(days=1), min(date_range.end, last)]
+    where = "e.date = %s"
+    if f.users:
+        where += f" AND e.user_id IN ({', '.join(['%s'] * len(f.users))})"
+        params += [field.get_db_prep_value(u, connection) for u in f.users]
+    inner = (f"SELECT e.user_id, u.username AS username, {diff} FROM {table} e "  # noqa: S608
+             f"LEFT JOIN {table} s ON s.user_id = e.user_id AND s.date = %s "
+             f"LEFT JOIN {users} u ON u.id = e.user_id WHERE {where}")
+    outer = "WHERE requests > 0" if only_active else ""
+    with connection.cursor() as cursor:
+        if count_only:
+            cursor.execute(f"SELECT COUNT(*) FROM ({inner}) t {outer}", params)  # noqa: S608
+            return cursor.fetchone()[0]
+        sql = f"SELECT * FROM ({inner}) t {outer} ORDER BY {order}, user_id"  # noqa: S608
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        cursor.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        rows = []
+        for values in cursor.fetchall():
+            row = dict(zip(names, values, strict=True))
+            row["user_id"] = uuid.UUID(str(row["user_id"]))
+            row["spend"] = Decimal(str(row["spend"] or 0)).quantize(Decimal("1e-10"))
+            row.pop("username", None)
+            rows.append(row)
+        return rows
+
+
 def _active_users(f: UsageFilters, date_range: DateRange) -> int:
+    if _to_date_usable(f):
+        return per_user_sums(f, date_range, only_active=True, count_only=True)
     return (_by_user_source(f, date_range).filter(user_id__isnull=False, requests__gt=0)
-            .aggregate(n=Count("user_id", distinct=True))["n"])
+            .values("user_id").distinct().count())
 
 
 def trend(current: Any, previous: Any) -> dict[str, Any]:
@@ -377,7 +431,9 @@ def compute_analytics(*, filters: UsageFilters, top: int = 5) -> dict[str, Any]:
         "by_model": model_rows,
         "by_provider": sorted((_finish(p) for p in by_provider.values()), key=lambda p: (-p["spend"], p["provider"])),
         "top_models": model_rows[:10],
-        "top_keys": top_keys(f, limit=top),
+        # Platform-wide, top keys need a scan of every key's facts over the range (keys do not compress
+        # like users); they are served on demand by the key breakdown instead. Scoped views include them.
+        "top_keys": top_keys(f, limit=top) if (f.has_owner_filter or not f.is_admin_view) else None,
         "as_of": usage_as_of(),
     }
     if f.is_admin_view:
@@ -408,8 +464,11 @@ def _user_row(user_id: Any, users: dict[Any, Any]) -> dict[str, Any]:
 
 def top_users(f: UsageFilters, *, limit: int = 5) -> list[dict[str, Any]]:
     """The ``limit`` users with the highest spend (then tokens) for the filters; 2 queries. Read-only."""
-    rows = list(_by_user_source(f, f.range).filter(user_id__isnull=False).values("user_id").annotate(**_sums())
-                .order_by("-spend", "-total_tokens", "user_id")[:limit])
+    if _to_date_usable(f):
+        rows = per_user_sums(f, f.range, order="spend DESC, total_tokens DESC", limit=limit, only_active=True)
+    else:
+        rows = list(_by_user_source(f, f.range).filter(user_id__isnull=False).values("user_id")
+                    .annotate(**_sums()).order_by("-spend", "-total_tokens", "user_id")[:limit])
     users = _users_by_id(r["user_id"] for r in rows)
     return [_finish({**_user_row(r["user_id"], users), **{m: r[m] for m in METRICS}}) for r in rows]
 
@@ -491,6 +550,19 @@ def usage_breakdown(*, actor: Any, filters: UsageFilters, by: str, sort: str | N
         qs = _by_model_source(f, f.range).values("model_id")
         group = "model_id"
     elif by == "user":
+        if _to_date_usable(f) and not f.users:
+            order_sql = {"name": "username"}.get(name, name) + (" DESC" if desc else " ASC")
+            rows_with_usage = per_user_sums(f, f.range, order=order_sql, only_active=True)
+            unattributed = _unattributed_from_rollup(f)
+            if unattributed["requests"]:
+                extra = {"user_id": None, **{m: unattributed[m] for m in METRICS}}
+                if name == "name":
+                    rows_with_usage.append(extra)  # no name: last, as NULLS LAST in the facts path
+                else:  # same order as the facts path: metric, then user id with the bucket last
+                    rows_with_usage.append(extra)
+                    rows_with_usage.sort(key=lambda row: (row["user_id"] is None, str(row["user_id"])))
+                    rows_with_usage.sort(key=lambda row: row[name], reverse=desc)
+            return rows_with_usage
         qs = _by_user_source(f, f.range).values("user_id")
         group = "user_id"
     elif by == "team":
@@ -527,7 +599,17 @@ def enrich_breakdown(rows: Sequence[dict[str, Any]], *, by: str) -> list[dict[st
         providers = model_providers(r["model_id"] for r in rows)
         return [_finish({**r, "provider": providers[r["model_id"]]}) for r in rows]
     if by == "team":
-        return [_finish({**r, "team_id": r["team_id"]}) for r in rows]
+        from django.apps import apps
+
+        try:
+            team_model = apps.get_model("teams", "Team")
+        except LookupError:
+            names: dict[Any, str] = {}
+        else:
+            names = dict(team_model.objects.filter(pk__in=[r["team_id"] for r in rows if r["team_id"]])
+                         .values_list("pk", "name"))
+        return [_finish({**r, "team_name": names.get(r["team_id"], "(no team)" if r["team_id"] is None
+                                                     else "(deleted team)")}) for r in rows]
     return [r if "success_rate" in r else _finish(r) for r in rows]
 
 
@@ -542,7 +624,7 @@ def usage_export_rows(*, actor: Any, filters: UsageFilters, chunk_size: int = 20
     """Per (day, user, model) rows for the filters, oldest first, read in chunks (one user lookup per chunk,
     so memory stays flat for a 365-day platform export). Scoped like every selector. Read-only."""
     qs = (facts_for(filters).values("date", "user_id", "model_id").annotate(**_sums())
-          .order_by("date", "user_id", "model_id"))
+          .order_by("date", F("user_id").asc(nulls_last=True), "model_id"))
     currency = settings.PORTAL_CURRENCY_CODE
     providers: dict[str, str] = {}
     batch: list[dict[str, Any]] = []

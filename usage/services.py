@@ -8,6 +8,8 @@ Flow of one ingestion (scheduled, "refresh today", or backfill):
    transaction (never hold the database across LiteLLM).
 3. In one transaction per chunk: upsert the facts on (date, key hash, model), rebuild the two rollups
    for those days from the facts, and record each day's state (``IngestedDay``: open → closed → frozen).
+4. Once per run: rebuild the per-user running totals from the earliest pulled day, then bump the data
+   version (cached analytics are keyed on it).
 
 Everything is an upsert or a rebuild from the facts, so any run can be repeated with the same result.
 Every run writes an ``integrations.SyncRun`` of kind ``usage`` (rows, days, duration, errors).
@@ -25,14 +27,21 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from integrations.litellm.errors import LiteLLMError
 from integrations.models import SyncRun
 from integrations.sync_runs import sync_run_finish, sync_run_start
 from litemaas.exceptions import ConflictError, ServiceUnavailableError, ValidationFailed
-from usage.models import DailyModelUsage, DailyUsage, DailyUserUsage, IngestedDay, IngestedDayStatus
+from usage.models import (
+    DailyModelUsage,
+    DailyUsage,
+    DailyUserUsage,
+    IngestedDay,
+    IngestedDayStatus,
+    UserUsageToDate,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +193,32 @@ def rollups_rebuild(*, start: date, end: date) -> None:
         )
 
 
+def to_date_rebuild(*, start: date, through: date | None = None) -> int:
+    """Rebuild the running per-user totals (``UserUsageToDate``) from ``start`` to ``through`` (default: the
+    later of today and the last rolled-up day), one INSERT … SELECT per day: yesterday's snapshot plus the
+    day's rollup. Idempotent; call after ``rollups_rebuild`` in the same transaction. Returns days built."""
+    last = DailyUserUsage.objects.aggregate(d=models.Max("date"))["d"]
+    through = through or max(d for d in (utc_today(), last) if d is not None)
+    table = UserUsageToDate._meta.db_table
+    cols = ", ".join(METRIC_FIELDS)
+    sums = ", ".join(f"SUM({f})" for f in METRIC_FIELDS)
+    days = 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE date >= %s", [start])  # noqa: S608
+        day = start
+        while day <= through:
+            cursor.execute(
+                f"INSERT INTO {table} (date, user_id, {cols}) SELECT %s, user_id, {sums} FROM ("  # noqa: S608
+                f"SELECT user_id, {cols} FROM {table} WHERE date = %s "
+                f"UNION ALL SELECT user_id, {cols} FROM {DailyUserUsage._meta.db_table} "
+                f"WHERE date = %s AND user_id IS NOT NULL) t GROUP BY user_id",
+                [day, day - timedelta(days=1), day],
+            )
+            day += timedelta(days=1)
+            days += 1
+    return days
+
+
 def _record_days(days: Iterable[date], rows_per_day: dict[date, int], *, now: datetime) -> None:
     existing = {d.date: d for d in IngestedDay.objects.filter(date__in=list(days))}
     for day in days:
@@ -289,6 +324,7 @@ def usage_ingest(
     started = time.monotonic()
     total = len(wanted)
     done = 0
+    earliest: date | None = None
     try:
         client = get_litellm_client()
         for start, end in _runs_of_consecutive(wanted, chunk_days or settings.USAGE_INGEST_CHUNK_DAYS):
@@ -303,9 +339,15 @@ def usage_ingest(
                 result.rows += rows
                 result.unattributed_rows += unattributed
                 result.days += (end - start).days + 1
+                earliest = start if earliest is None else min(earliest, start)
             done += (end - start).days + 1
             if progress:
                 progress(done, total)
+        if earliest is not None:
+            # Once per run, not per chunk: a backfill would otherwise rebuild the tail once per chunk.
+            with transaction.atomic():
+                to_date_rebuild(start=earliest)
+            data_version_bump()
     except Exception as exc:  # an unexpected failure still closes the run row
         result.errors.append(f"{type(exc).__name__}: {exc}")
         sync_run_finish(run=run, status=SyncRun.Status.FAILED, counts=_counts(result, started),

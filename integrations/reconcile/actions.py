@@ -158,7 +158,8 @@ def _adopt_key(drift: Drift, actor: Any) -> str:
 
 
 def _adopt_user(drift: Drift, actor: Any) -> str:
-    from accounts.admin_services import user_set_limits
+    """Store LiteLLM's limits on the portal user (``accounts.limit_services``; LiteLLM already has them)."""
+    from accounts.limit_services import user_set_limits
     from accounts.models import User
 
     user = User.objects.filter(pk=drift.object_id).first()
@@ -174,7 +175,7 @@ def _adopt_user(drift: Drift, actor: Any) -> str:
             values[name] = fields[name]["litellm"]
     if "budget_duration" in fields:
         values["budget_duration"] = fields["budget_duration"]["litellm"] or ""
-    user_set_limits(user=user, actor=actor, push=False, reason="Adopted from LiteLLM by the reconciler.", **values)
+    user_set_limits(user=user, values=values, actor=actor, action="user.limits_adopted")
     return "repaired"
 
 

@@ -267,3 +267,25 @@ def drift_current() -> Any:
     """The current drift report: open, queued and failed items of the latest runs (admin read)."""
     return DriftItem.objects.filter(status__in=(DriftItem.Status.OPEN, DriftItem.Status.QUEUED,
                                                 DriftItem.Status.FAILED)).select_related("run")
+
+
+def reconcile_enqueue(*, actor: Any, dry_run: bool) -> None:
+    """Admin "run now": queue a reconcile run after commit. Raises ``ConflictError`` while a run is in
+    progress (single-flight). Not idempotent (each call queues a run; an overlapping one exits at once)."""
+    from litemaas.exceptions import ConflictError
+
+    if reconcile_is_running():
+        raise ConflictError("A reconcile run is already in progress; wait for it to finish.")
+    audit_record(action="sync.reconcile_requested", actor=actor, target_type="syncrun", target_id="",
+                 metadata={"dry_run": dry_run})
+    actor_id = str(actor.pk) if getattr(actor, "pk", None) else None
+    transaction.on_commit(lambda: _send_reconcile(actor_id, dry_run))
+
+
+def _send_reconcile(actor_id: str | None, dry_run: bool) -> None:
+    from integrations.tasks import reconcile as reconcile_task
+
+    try:
+        reconcile_task.delay(actor_id, dry_run)
+    except Exception:  # noqa: BLE001 - broker down: the next scheduled run still comes
+        logger.warning("could not enqueue the reconcile run; the beat schedule runs it later")

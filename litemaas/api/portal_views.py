@@ -93,7 +93,9 @@ class BannerSerializer(serializers.ModelSerializer):
     """A banner as admins see and edit it. ``content`` maps language codes to Markdown (``en`` required)."""
 
     content = serializers.DictField(child=serializers.CharField(allow_blank=True))
-    target_roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), required=False)
+    # Plain strings (the service validates them): a second enum over Role's choices would collide in the schema.
+    target_roles = serializers.ListField(child=serializers.CharField(), required=False,
+                                         help_text="Roles that see it: " + ", ".join(Role.values) + ".")
     target_users = _UserIdListField(required=False,
                                     help_text="Ids of the users who see it (with target_roles: either).")
 

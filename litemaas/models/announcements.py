@@ -80,6 +80,9 @@ class AnnouncementDismissal(models.Model):
         constraints = [models.UniqueConstraint(fields=["announcement", "user"], name="announcement_dismissal_once")]
         indexes = [models.Index(fields=["user", "announcement"])]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} dismissed {self.announcement_id}"
+
 
 class AnnouncementHistory(models.Model):
     """Every change of a banner (kept after the banner is deleted): who, when, the state before and after."""
@@ -106,3 +109,6 @@ class AnnouncementHistory(models.Model):
 
     class Meta:
         ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"banner {self.announcement_ref} {self.action} by {self.changed_by_label or 'system'}"

@@ -35,6 +35,9 @@ class PortalSettings(SingletonModel):
         verbose_name = _("portal settings")
         verbose_name_plural = _("portal settings")
 
+    def __str__(self) -> str:
+        return "portal settings"
+
 
 class BrandingSettings(SingletonModel):
     """Login-page texts and the switches for the uploaded logos (the images are ``BrandingImage`` rows)."""
@@ -51,6 +54,9 @@ class BrandingSettings(SingletonModel):
         verbose_name_plural = _("branding")
         # Defect #19: branding has its own permission; admins hold it through their role.
         permissions = [("change_branding", "Can change the portal branding")]
+
+    def __str__(self) -> str:
+        return "branding"
 
 
 class BrandingImage(models.Model):
@@ -69,6 +75,9 @@ class BrandingImage(models.Model):
     sha256 = models.CharField(max_length=64)
     updated_at = models.DateTimeField(default=timezone.now)
 
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.content_type}, {self.width}×{self.height})"
+
 
 class OnboardingState(models.Model):
     """Whether a user has closed the first-login guide (no row: the guide is shown)."""
@@ -76,3 +85,6 @@ class OnboardingState(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
                                 related_name="+")
     guide_dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"onboarding of {self.user_id}"

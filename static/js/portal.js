@@ -98,6 +98,23 @@
       .catch(function () { form.submit(); });
   });
 
+  /* ------------------------------------------------------------ expandable table rows */
+  /* Detail rows render expanded (readable without JavaScript); with it they start collapsed. */
+  function setExpanded(button, open) {
+    var row = document.getElementById(button.getAttribute("aria-controls"));
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    if (row) { row.hidden = !open; }
+  }
+  function collapseAll(root) {
+    (root || document).querySelectorAll("[data-portal-expand]").forEach(function (b) { setExpanded(b, false); });
+  }
+  document.addEventListener("DOMContentLoaded", function () { collapseAll(); });
+  document.addEventListener("htmx:afterSwap", function (event) { collapseAll(event.target); });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-portal-expand]");
+    if (button) { setExpanded(button, button.getAttribute("aria-expanded") !== "true"); }
+  });
+
   /* ------------------------------------------------------------ copy to clipboard */
   function announce(text) {
     var live = document.getElementById("portal-live");

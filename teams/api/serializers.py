@@ -61,8 +61,14 @@ class TeamUpdateInputSerializer(serializers.Serializer):
     regenerate_webhook_secret = serializers.BooleanField(required=False)
 
 
+# Team roles are plain strings in the schema ("owner", "admin", "member"; the services validate them), so
+# they do not collide with the portal's Role enum under the same field name.
+TEAM_ROLE_HELP = "owner, admin or member"
+
+
 class MembershipOutputSerializer(serializers.ModelSerializer):
     user_id = serializers.UUIDField(read_only=True)
+    role = serializers.CharField(read_only=True, help_text=TEAM_ROLE_HELP)
     username = serializers.CharField(source="user.username", read_only=True)
     full_name = serializers.CharField(source="user.full_name", read_only=True)
 
@@ -75,7 +81,7 @@ class MembershipOutputSerializer(serializers.ModelSerializer):
 class MemberAddInputSerializer(serializers.Serializer):
     user_id = serializers.UUIDField(required=False)
     username = serializers.CharField(max_length=150, required=False)
-    role = serializers.ChoiceField(choices=TeamRole.choices, default=TeamRole.MEMBER)
+    role = serializers.CharField(max_length=10, default=TeamRole.MEMBER, help_text=TEAM_ROLE_HELP)
     max_budget = serializers.DecimalField(**MONEY, required=False, allow_null=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -85,12 +91,13 @@ class MemberAddInputSerializer(serializers.Serializer):
 
 
 class MemberUpdateInputSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=TeamRole.choices, required=False)
+    role = serializers.CharField(max_length=10, required=False, help_text=TEAM_ROLE_HELP)
     max_budget = serializers.DecimalField(**MONEY, required=False, allow_null=True)
 
 
 class GroupMappingSerializer(serializers.ModelSerializer):
     team_id = serializers.UUIDField()
+    role = serializers.CharField(max_length=10, help_text=TEAM_ROLE_HELP)
 
     class Meta:
         model = TeamGroupMapping

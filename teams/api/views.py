@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -83,11 +84,23 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return _team_out(team, request)
 
 
-class TeamMemberViewSet(viewsets.ViewSet):
+_TEAM_ID = OpenApiParameter("team_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+_USER_ID = OpenApiParameter("user_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
+@extend_schema_view(list=extend_schema(parameters=[_TEAM_ID]), create=extend_schema(parameters=[_TEAM_ID]),
+                    partial_update=extend_schema(parameters=[_TEAM_ID, _USER_ID]),
+                    destroy=extend_schema(parameters=[_TEAM_ID, _USER_ID], responses={204: None}))
+class TeamMemberViewSet(viewsets.GenericViewSet):
     """``/teams/{team_id}/members``: list (members), add/change/remove (owners, admins, portal admins)."""
 
     lookup_field = "user_id"
     lookup_value_regex = "[^/]+"
+    serializer_class = MembershipOutputSerializer
+    pagination_class = None
+
+    def get_queryset(self) -> Any:
+        return Membership.objects.none()
 
     def _team(self) -> Team:
         return selectors.get_team_for_user(user=self.request.user, team_id=self.kwargs["team_id"])
@@ -218,6 +231,8 @@ class AdminUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 class EffectiveLimitsView(APIView):
     """``GET /api-keys/{id}/effective-limits``: the key's limits at each level and the tightest."""
 
+    @extend_schema(parameters=[OpenApiParameter("key_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+                   responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, key_id: str) -> Response:
         key = selectors.apikey_get_for_effective_limits(user=request.user, key_id=key_id)
         limits = selectors.effective_limits_for_key(key=key)

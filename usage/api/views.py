@@ -108,20 +108,26 @@ class _ExportApi(APIView):
         return export_response(actor=request.user, filters=filters, fmt=fmt, prefix=self.prefix)
 
 
-@extend_schema(parameters=[UsageQuerySerializer, _FORMAT_PARAM], responses={(200, "text/csv"): OpenApiTypes.STR},
-               operation_id="usage_export")
 class UsageExportApi(_ExportApi):
     """Stream the caller's own usage per (day, model) as CSV or JSON (≤ USAGE_EXPORT_MAX_DAYS days)."""
 
+    @extend_schema(parameters=[UsageQuerySerializer, _FORMAT_PARAM],
+                   responses={(200, "text/csv"): OpenApiTypes.STR}, operation_id="usage_export")
+    def get(self, request: Request) -> Any:
+        return super().get(request)
 
-@extend_schema(parameters=[AdminUsageQuerySerializer, _FORMAT_PARAM],
-               responses={(200, "text/csv"): OpenApiTypes.STR}, operation_id="admin_usage_export")
+
 class AdminUsageExportApi(_ExportApi):
     """Stream the platform's usage per (day, user, model) for the filters (admins and read-only admins)."""
 
     permission_classes = [IsAdminOrReadOnlyAdmin]
     admin_view = True
     prefix = "admin-usage-export"
+
+    @extend_schema(parameters=[AdminUsageQuerySerializer, _FORMAT_PARAM],
+                   responses={(200, "text/csv"): OpenApiTypes.STR}, operation_id="admin_usage_export")
+    def get(self, request: Request) -> Any:
+        return super().get(request)
 
 
 class AdminUsageAnalyticsApi(_AnalyticsThrottled):

@@ -1,7 +1,6 @@
 """``manage.py backfill_usage --start YYYY-MM-DD --end YYYY-MM-DD``: pull a past range of usage from LiteLLM."""
 from __future__ import annotations
 
-import sys
 import time
 from datetime import date, timedelta
 from typing import Any
@@ -44,10 +43,9 @@ class Command(BaseCommand):
             width = 30
             filled = int(width * done / total) if total else width
             elapsed = time.monotonic() - began
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} days  {elapsed:.1f}s")
-            sys.stderr.flush()
-            if done >= total:
-                sys.stderr.write("\n")
+            self.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} days  {elapsed:.1f}s",
+                              ending="\n" if done >= total else "")
+            self.stderr.flush()
 
         result = usage_ingest(days=days, chunk_days=options["chunk_days"], progress=progress)
         self.stdout.write(f"run #{result.run.pk} {result.run.status}: {result.rows} rows over {result.days} days "
