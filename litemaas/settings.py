@@ -152,7 +152,8 @@ if REDIS_SENTINELS and not REDIS_URL:
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            # django-redis that skips Redis for a few seconds after a timeout (litemaas/cache.py).
+            "BACKEND": "litemaas.cache.FailFastRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "litemaas"),
             "OPTIONS": {

@@ -1,6 +1,8 @@
 """Project-level pages: home, the theme preference and the friendly error pages (JSON for /api/ paths)."""
 from __future__ import annotations
 
+import sys
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -12,7 +14,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.preference_services import user_set_preferences
-from litemaas.api.exception_handler import error_body
+from litemaas.api.exception_handler import (
+    DATABASE_ERRORS,
+    DATABASE_RETRY_AFTER_SECONDS,
+    database_unavailable_body,
+    error_body,
+)
 from litemaas.context_processors import THEMES
 from litemaas.navigation import ADMIN, USER, nav_items_for
 
@@ -99,11 +106,23 @@ def error_500(request: HttpRequest) -> HttpResponse:
     Rendered without the request, so no context processor runs: the page must work while the database
     (or anything else) is what failed.
     """
+    # Django calls this handler while handling the exception, so it is still in sys.exc_info(): a database
+    # that cannot be reached (failed connect in the session/auth middleware, a restart) is a 503, not a bug.
+    database_down = isinstance(sys.exc_info()[1], DATABASE_ERRORS)
+    status = 503 if database_down else 500
     if _wants_json(request):
-        return JsonResponse(error_body("server_error", _("An unexpected error occurred. It has been logged.")),
-                            status=500)
-    try:
-        body = loader.get_template("errors/500.html").render({"request_id": getattr(request, "request_id", "")})
-    except Exception:  # the last resort must not fail itself
-        body = "<!doctype html><title>Server error</title><h1>Server error</h1>"
-    return HttpResponse(body, status=500)
+        body = (database_unavailable_body() if database_down
+                else error_body("server_error", _("An unexpected error occurred. It has been logged.")))
+        response: HttpResponse = JsonResponse(body, status=status)
+    else:
+        try:
+            html = loader.get_template("errors/500.html").render({
+                "request_id": getattr(request, "request_id", ""), "database_down": database_down,
+                "csp_nonce": getattr(request, "csp_nonce", ""),
+            })
+        except Exception:  # the last resort must not fail itself
+            html = "<!doctype html><title>Server error</title><h1>Server error</h1>"
+        response = HttpResponse(html, status=status)
+    if database_down:
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response

@@ -286,17 +286,12 @@ def _to_date_last() -> date | None:
     return UserUsageToDate.objects.aggregate(d=Max("date"))["d"]
 
 
-def per_user_sums(f: UsageFilters, date_range: DateRange, *, order: str = "spend DESC", limit: int | None = None,
-                  only_active: bool = False, count_only: bool = False, last: date | None = None) -> Any:
-    """Per-user sums over ``date_range`` from two snapshots of the running totals (see UserUsageToDate):
-    ``to_date(end) - to_date(start - 1)``. Returns dicts (or the number of users). 1 query."""
+def _per_user_sql(f: UsageFilters, date_range: DateRange, *, last: date, only_active: bool,
+                  include_unattributed: bool) -> tuple[str, list[Any]]:
     from django.db import connection
 
     from accounts.models import User
 
-    last = last if last is not None else _to_date_last()
-    if last is None or last < date_range.start:
-        return 0 if count_only else []
     table, users = UserUsageToDate._meta.db_table, User._meta.db_table
     diff = ", ".join(f"e.{m} - COALESCE(s.{m}, 0) AS {m}" for m in METRICS)
     field = UserUsageToDate._meta.get_field("user_id")
@@ -305,32 +300,84 @@ def per_user_sums(f: UsageFilters, date_range: DateRange, *, order: str = "spend
     if f.users:
         where += f" AND e.user_id IN ({', '.join(['%s'] * len(f.users))})"
         params += [field.get_db_prep_value(u, connection) for u in f.users]
-    inner = (f"SELECT e.user_id, u.username AS username, {diff} FROM {table} e "  # noqa: S608
-             f"LEFT JOIN {table} s ON s.user_id = e.user_id AND s.date = %s "
-             f"LEFT JOIN {users} u ON u.id = e.user_id WHERE {where}")
-    outer = "WHERE requests > 0" if only_active else ""
-    with connection.cursor() as cursor:
-        if count_only:
-            cursor.execute(f"SELECT COUNT(*) FROM ({inner}) t {outer}", params)  # noqa: S608
-            return cursor.fetchone()[0]
-        sql = f"SELECT * FROM ({inner}) t {outer} ORDER BY {order}, user_id"  # noqa: S608
-        if limit:
-            sql += f" LIMIT {int(limit)}"
-        cursor.execute(sql, params)
-        names = [c[0] for c in cursor.description]
-        rows = []
-        for values in cursor.fetchall():
-            row = dict(zip(names, values, strict=True))
-            row["user_id"] = uuid.UUID(str(row["user_id"]))
-            row["spend"] = Decimal(str(row["spend"] or 0)).quantize(Decimal("1e-10"))
-            row.pop("username", None)
-            rows.append(row)
-        return rows
+    sql = (f"SELECT e.user_id AS user_id, u.username AS username, {diff} FROM {table} e "  # noqa: S608
+           f"LEFT JOIN {table} s ON s.user_id = e.user_id AND s.date = %s "
+           f"LEFT JOIN {users} u ON u.id = e.user_id WHERE {where}")
+    if only_active:
+        sql = f"SELECT * FROM ({sql}) a WHERE requests > 0"  # noqa: S608
+    if include_unattributed:
+        sums = ", ".join(f"SUM({m}) AS {m}" for m in METRICS)
+        sql += (f" UNION ALL SELECT NULL AS user_id, NULL AS username, {sums} "  # noqa: S608
+                f"FROM {DailyUserUsage._meta.db_table} WHERE user_id IS NULL AND date >= %s AND date <= %s "
+                "HAVING SUM(requests) > 0")
+        params += [date_range.start, date_range.end]
+    return sql, params
+
+
+def _row_from(names: list[str], values: Sequence[Any]) -> dict[str, Any]:
+    row = dict(zip(names, values, strict=True))
+    row["user_id"] = uuid.UUID(str(row["user_id"])) if row["user_id"] is not None else None
+    row["spend"] = Decimal(str(row["spend"] or 0)).quantize(Decimal("1e-10"))
+    row.pop("username", None)
+    return row
+
+
+class PerUserSums(Sequence):
+    """Per-user sums over a range from two snapshots of the running totals (see ``UserUsageToDate``):
+    ``to_date(end) - to_date(start - 1)``, optionally with the unattributed bucket. A lazy sequence: ``len``
+    is one COUNT query, a slice is one query with LIMIT/OFFSET, so a paginator reads only its page."""
+
+    def __init__(self, f: UsageFilters, date_range: DateRange, *, order: str = "spend DESC",
+                 only_active: bool = True, include_unattributed: bool = False) -> None:
+        self.last = _to_date_last()
+        self.empty = self.last is None or self.last < date_range.start
+        if not self.empty:
+            self.sql, self.params = _per_user_sql(f, date_range, last=self.last, only_active=only_active,
+                                                  include_unattributed=include_unattributed)
+        self.order = order
+        self._len: int | None = None
+
+    def __len__(self) -> int:
+        from django.db import connection
+
+        if self.empty:
+            return 0
+        if self._len is None:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT COUNT(*) FROM ({self.sql}) t", self.params)  # noqa: S608
+                self._len = cursor.fetchone()[0]
+        return self._len
+
+    def count(self, value: Any = None) -> int:  # Paginator prefers .count()
+        return len(self)
+
+    def fetch(self, *, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        from django.db import connection
+
+        if self.empty:
+            return []
+        sql = f"SELECT * FROM ({self.sql}) t ORDER BY {self.order}, (user_id IS NULL), user_id"  # noqa: S608
+        if limit is not None:
+            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, self.params)
+            names = [c[0] for c in cursor.description]
+            return [_row_from(names, values) for values in cursor.fetchall()]
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            start = index.start or 0
+            stop = index.stop if index.stop is not None else len(self)
+            return self.fetch(offset=start, limit=max(0, stop - start))
+        rows = self.fetch(offset=index, limit=1)
+        if not rows:
+            raise IndexError(index)
+        return rows[0]
 
 
 def _active_users(f: UsageFilters, date_range: DateRange) -> int:
     if _to_date_usable(f):
-        return per_user_sums(f, date_range, only_active=True, count_only=True)
+        return len(PerUserSums(f, date_range))
     return (_by_user_source(f, date_range).filter(user_id__isnull=False, requests__gt=0)
             .values("user_id").distinct().count())
 
@@ -357,7 +404,9 @@ def _cache_key(filters: UsageFilters, top: int) -> str:
 
     from usage.services import data_version
 
-    parts = [data_version(), filters.range.start, filters.range.end, filters.models, filters.providers,
+    # The last pull time joins the shared version token, so processes without a shared cache (LocMem in
+    # development) also see new data at once.
+    parts = [data_version(), usage_as_of(), filters.range.start, filters.range.end, filters.models, filters.providers,
              filters.users, filters.teams, filters.keys, getattr(filters.scoped_user, "pk", None),
              filters.is_admin_view, top, settings.PORTAL_CURRENCY_CODE]
     return "usage:analytics:" + hashlib.sha256(repr(parts).encode()).hexdigest()
@@ -465,7 +514,7 @@ def _user_row(user_id: Any, users: dict[Any, Any]) -> dict[str, Any]:
 def top_users(f: UsageFilters, *, limit: int = 5) -> list[dict[str, Any]]:
     """The ``limit`` users with the highest spend (then tokens) for the filters; 2 queries. Read-only."""
     if _to_date_usable(f):
-        rows = per_user_sums(f, f.range, order="spend DESC, total_tokens DESC", limit=limit, only_active=True)
+        rows = PerUserSums(f, f.range, order="spend DESC, total_tokens DESC").fetch(limit=limit)
     else:
         rows = list(_by_user_source(f, f.range).filter(user_id__isnull=False).values("user_id")
                     .annotate(**_sums()).order_by("-spend", "-total_tokens", "user_id")[:limit])
@@ -551,18 +600,8 @@ def usage_breakdown(*, actor: Any, filters: UsageFilters, by: str, sort: str | N
         group = "model_id"
     elif by == "user":
         if _to_date_usable(f) and not f.users:
-            order_sql = {"name": "username"}.get(name, name) + (" DESC" if desc else " ASC")
-            rows_with_usage = per_user_sums(f, f.range, order=order_sql, only_active=True)
-            unattributed = _unattributed_from_rollup(f)
-            if unattributed["requests"]:
-                extra = {"user_id": None, **{m: unattributed[m] for m in METRICS}}
-                if name == "name":
-                    rows_with_usage.append(extra)  # no name: last, as NULLS LAST in the facts path
-                else:  # same order as the facts path: metric, then user id with the bucket last
-                    rows_with_usage.append(extra)
-                    rows_with_usage.sort(key=lambda row: (row["user_id"] is None, str(row["user_id"])))
-                    rows_with_usage.sort(key=lambda row: row[name], reverse=desc)
-            return rows_with_usage
+            order_sql = ("(username IS NULL), username" if name == "name" else name) + (" DESC" if desc else " ASC")
+            return PerUserSums(f, f.range, order=order_sql, include_unattributed=True)
         qs = _by_user_source(f, f.range).values("user_id")
         group = "user_id"
     elif by == "team":

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf_exceptions
@@ -22,6 +23,16 @@ from litemaas.exceptions import ApplicationError, ServiceUnavailableError
 from litemaas.logging import current_request_id
 
 logger = logging.getLogger(__name__)
+
+# A lost or unreachable database (restart, failover, connect/statement timeout) is an outage, not a bug:
+# 503 with this Retry-After, so clients and load balancers back off briefly (reliability.md §5 scenario 20).
+DATABASE_RETRY_AFTER_SECONDS = 5
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def database_unavailable_body() -> dict[str, Any]:
+    """The error body of a request that failed because the database could not be reached."""
+    return error_body("database_unavailable", _("The service is temporarily unavailable. Please try again shortly."))
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -59,6 +70,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             # Round up: "0" would invite an immediate retry that is still throttled.
             headers["Retry-After"] = str(math.ceil(exc.wait))  # type: ignore[attr-defined]
         return Response(_drf_body(exc), status=exc.status_code, headers=headers)
+
+    if isinstance(exc, DATABASE_ERRORS):
+        logger.warning("Database unavailable: %s", type(exc).__name__, exc_info=True)
+        return Response(database_unavailable_body(), status=503,
+                        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
 
     logger.exception("Unhandled API error", extra={"view": type(context.get("view")).__name__})
     return Response(error_body("server_error", _("An unexpected error occurred. It has been logged.")), status=500)

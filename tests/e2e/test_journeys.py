@@ -1,0 +1,189 @@
+"""Browser journeys (issue #12, item 4): Chromium through Playwright against the live server.
+
+One long journey walks what a user and an admin do, each in their own browser context, both logged in
+through the fake OpenShift server: the admin mirrors LiteLLM's models and restricts ``fake-gpt``; the user
+browses the catalogue and requests access; the admin approves it in the queue; the user creates a key with
+a tiny budget, copies the secret from the page and calls the REAL LiteLLM proxy with it; the admin refreshes
+today's usage and the user sees it; the budget-alert job runs and the user's bell lights up; the user logs
+out. Two short journeys: a user outside ALLOWED_GROUPS gets the refusal page, and an expired session sends
+the next page to the log-in page.
+
+Spend reaches LiteLLM's tables 0.5-6 s after a call (the kit's README): those steps poll, bounded.
+"""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("default_team")]
+
+CALLS = 4  # at most; the calls stop once LiteLLM says the budget is spent (>= the 80 % alert threshold)
+BUDGET = "0.0001"  # the key form's smallest step (4 decimal places)
+POLL_SECONDS = 60
+
+
+def poll(what: str, check: Callable[[], Any], *, timeout: float = POLL_SECONDS, every: float = 1.0) -> Any:
+    """Call ``check`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)
+
+
+def login(pages: Any, openshift: Any, username: str) -> Any:
+    """A new browser context logged in as ``username`` by clicking the OpenShift button (the fake
+    auto-approves its ``default_user``)."""
+    openshift.default_user = username
+    page = pages.new()
+    page.goto("/accounts/login/")
+    page.click("button[data-provider=openshift]")
+    page.wait_for_url(re.compile(r"^http://localhost:\d+/$"))
+    return page
+
+
+def expect_message(page: Any, text: str) -> None:
+    body = page.locator("body").inner_text()
+    assert text in body, f"expected {text!r} on {page.url}; page says: {body[:1500]}"
+
+
+def test_user_and_admin_journey(pages, openshift, portal_litellm, live_server):
+    from accounts.models import User
+    from teams.models import BudgetAlert
+    from usage.models import DailyUsage
+
+    openshift.add_user("ada", groups=["litemaas-admins"], full_name="Ada Admin")
+    openshift.add_user("bob", groups=["developers"], full_name="Bob User")
+
+    pages.step("admin logs in")
+    admin = login(pages, openshift, "ada")
+    assert "Ada Admin" in admin.locator("body").inner_text()
+
+    pages.step("admin mirrors LiteLLM's models and restricts fake-gpt")
+    admin.goto("/manage/models/")
+    admin.get_by_role("button", name="Sync from LiteLLM now").click()
+    admin.wait_for_load_state()
+    expect_message(admin, "Sync finished")
+    admin.goto(f"/manage/models/edit/{portal_litellm.model}")
+    admin.check("input[name=restricted]")
+    admin.get_by_role("button", name="Save", exact=True).click()
+    admin.wait_for_load_state()
+    expect_message(admin, f"Model {portal_litellm.model} saved.")
+
+    pages.step("user logs in and browses the catalogue")
+    user = login(pages, openshift, "bob")
+    user.goto("/models/")
+    user.get_by_role("link", name=portal_litellm.model).first.click()
+    user.wait_for_url(re.compile(rf"/models/{portal_litellm.model}$"))
+
+    pages.step("user requests access to the restricted model")
+    user.get_by_role("button", name="Request access").click()
+    user.wait_for_load_state()
+    expect_message(user, f"Access to {portal_litellm.model} requested")
+
+    pages.step("admin approves in the queue")
+    admin.goto("/manage/subscriptions/")
+    admin.get_by_label(f"Select bob / {portal_litellm.model}").check()
+    admin.get_by_role("button", name="Approve selected").click()
+    admin.wait_for_load_state()
+    assert admin.get_by_label(f"Select bob / {portal_litellm.model}").count() == 0  # left the pending queue
+
+    pages.step("user creates a key with a tiny budget and copies the secret")
+    user.goto("/api-keys/new")
+    user.fill("input[name=name]", "e2e-key")
+    user.check(f"input[name=model_ids][value='{portal_litellm.model}']")
+    user.fill("input[name=max_budget]", BUDGET)
+    user.get_by_role("button", name="Create key").click()
+    secret = user.locator("#new-key-secret").input_value()
+    assert secret.startswith("sk-"), secret
+
+    pages.step(f"the key works against LiteLLM ({portal_litellm.kind})")
+    calls = 0
+    for n in range(CALLS):
+        response = requests.post(f"{portal_litellm.url}/v1/chat/completions", timeout=30,
+                                 headers={"Authorization": f"Bearer {secret}"},
+                                 json={"model": portal_litellm.model, "messages": [{"role": "user", "content": f"hi {n}"}]})
+        if calls and response.status_code in (400, 429) and "budget" in response.text.lower():
+            break  # the tiny budget is spent: LiteLLM enforces the key's limit, as it should
+        assert response.status_code == 200, (n, response.status_code, response.text[:500])
+        assert response.json()["choices"][0]["message"]["content"]
+        calls += 1
+
+    pages.step("admin refreshes today's usage until the calls show up")
+
+    def refreshed() -> bool:
+        admin.goto("/usage/admin/")
+        admin.get_by_role("button", name="Refresh today").click()
+        admin.wait_for_load_state()
+        rows = DailyUsage.objects.filter(user_id=User.objects.get(username="bob").pk)
+        return sum(rows.values_list("requests", flat=True)) >= calls
+
+    poll("today's usage of bob after 'Refresh today'", refreshed, every=2.0)
+
+    pages.step("user sees the usage")
+    user.goto("/usage/?preset=1")
+    cards = user.locator("body").inner_text()
+    assert re.search(rf"Requests\s*\n?\s*{calls}\b", cards), cards[:2000]
+
+    pages.step("the budget-alert job alerts the user")
+    from teams.tasks import check_budget_alerts
+
+    def alerted() -> bool:
+        check_budget_alerts()
+        return BudgetAlert.objects.filter(target_type="key").exists()
+
+    poll("a budget alert on the key", alerted, every=2.0)
+    user.goto("/api-keys/")
+    bell = user.locator("[data-portal-bell]")
+    assert "pf-m-unread" in (bell.get_attribute("class") or ""), bell.get_attribute("aria-label")
+    bell.click()
+    user.wait_for_url(re.compile(r"/notifications/"))
+    expect_message(user, "of its budget")
+
+    pages.step("user logs out")
+    user.goto("/accounts/logout/")
+    user.locator("form.pf-v6-c-form button[type=submit]").click()
+    user.wait_for_url(re.compile(r"/accounts/login/"))
+    user.goto("/api-keys/")
+    assert "/accounts/login/" in user.url
+
+
+def test_user_outside_allowed_groups_is_refused(pages, openshift, settings):
+    from accounts.models import User
+
+    settings.ALLOWED_GROUPS = ["litemaas-users"]
+    openshift.add_user("mallory", groups=["contractors"])
+    openshift.default_user = "mallory"
+    page = pages.new()
+    page.goto("/accounts/login/")
+    with page.expect_response(lambda r: "/accounts/openshift/login/callback/" in r.url) as callback:
+        page.click("button[data-provider=openshift]")
+    assert callback.value.status == 403
+    assert page.locator("[data-refusal]").count() == 1
+    expect_message(page, "Log-in refused")
+    assert not User.objects.filter(username="mallory").exists()
+    page.goto("/api-keys/")
+    assert "/accounts/login/" in page.url
+
+
+def test_expired_session_sends_the_next_page_to_login(pages, openshift):
+    from django.contrib.sessions.models import Session
+
+    openshift.add_user("carol", groups=["developers"])
+    page = login(pages, openshift, "carol")
+    page.goto("/api-keys/")
+    assert page.url.endswith("/api-keys/")
+
+    Session.objects.all().delete()  # the server forgets the session, as when it expires
+
+    page.goto("/api-keys/")
+    assert re.search(r"/accounts/login/\?next=/api-keys/", page.url), page.url
+    assert page.locator("button[data-provider=openshift]").count() == 1
