@@ -1,4 +1,4 @@
-"""The local side of a user's budget and rate limits (LiteLLM is updated first by ``teams.services``)."""
+"""A user's budget and rate limits: stored here, delivered to LiteLLM through the outbox (``user.sync``)."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -15,13 +15,16 @@ LIMIT_FIELDS = ("max_budget", "budget_duration", "tpm_limit", "rpm_limit")
 
 @transaction.atomic
 def user_set_limits(*, user: User, values: dict[str, Any], actor: Any, request: HttpRequest | None = None,
-                    action: str | None = "user.limits_update") -> list[str]:
+                    action: str | None = "user.limits_update", sync_litellm: bool = True) -> list[str]:
     """Store ``values`` (a subset of max_budget, budget_duration, tpm_limit, rpm_limit; ``None`` = no
     limit, ``""`` duration = no reset) on ``user``; return the changed field names.
 
-    Call it only after LiteLLM accepted the same values. Idempotent; audits ``action`` when something
-    changed (``action=None``: no audit row, for the defaults that are part of account creation). Raises
-    ``ValueError`` for an unknown field.
+    When something changed and ``sync_litellm``, the same transaction sets the user's LiteLLM sync state to
+    ``pending`` and adds a ``user.sync`` outbox entry: after commit the outbox pushes the user's current
+    limits (LiteLLM down: the entry waits and the sweep delivers it; nothing is lost). ``sync_litellm=False``
+    is for values LiteLLM already has (the reconciler adopting LiteLLM's) or that provisioning is about to
+    send. Idempotent; audits ``action`` when something changed (``action=None``: no audit row, for the
+    defaults that are part of account creation). Raises ``ValueError`` for an unknown field.
     """
     unknown = set(values) - set(LIMIT_FIELDS)
     if unknown:
@@ -38,12 +41,25 @@ def user_set_limits(*, user: User, values: dict[str, Any], actor: Any, request: 
         locked.save(update_fields=list(changed))
         for name, value in changed.items():
             setattr(user, name, value)
+        if sync_litellm:
+            _queue_litellm_sync(user=locked, fields=sorted(changed))
+            user.litellm_sync_state, user.litellm_last_error = locked.litellm_sync_state, locked.litellm_last_error
     if changed and action:
         audit_record(action=action, actor=actor, target_type="user", target_id=user.pk,
                      metadata={"username": user.username,
                                "changes": {k: (str(v) if isinstance(v, Decimal) else v) for k, v in changed.items()}},
                      request=request)
     return list(changed)
+
+
+def _queue_litellm_sync(*, user: User, fields: list[str]) -> None:
+    """Mark ``user`` pending and queue ``user.sync`` (call inside the transaction of the change)."""
+    from accounts.models import LiteLLMSyncState
+    from accounts.services import user_set_litellm_sync_state
+    from integrations.outbox import outbox_enqueue
+
+    user_set_litellm_sync_state(user=user, state=LiteLLMSyncState.PENDING)
+    outbox_enqueue(object_type="user", object_id=user.pk, operation="user.sync", payload={"fields": fields})
 
 
 def user_apply_new_user_defaults(*, user: User) -> list[str]:
@@ -68,5 +84,8 @@ def user_apply_new_user_defaults(*, user: User) -> list[str]:
     values = {k: defaults.get(k) for k in LIMIT_FIELDS}
     values["tpm_limit"] = values["tpm_limit"] or None  # 0 would block every call
     values["rpm_limit"] = values["rpm_limit"] or None
-    # Part of account creation (audited as user.create), so no audit row of its own.
-    return user_set_limits(user=user, values=values, actor=None, action=None)
+    # Part of account creation (audited as user.create), so no audit row of its own. A user not provisioned
+    # yet gets these limits with the provisioning that follows the login; one already in LiteLLM through the
+    # outbox.
+    return user_set_limits(user=user, values=values, actor=None, action=None,
+                           sync_litellm=user.litellm_sync_state != "pending")

@@ -142,12 +142,10 @@ def _remote_generate(*, key: ApiKey, secret: str, models: list[str], model_limit
 
 def _remote_update(*, key: ApiKey, **fields: Any) -> None:
     """``/key/update`` by hash with absolute values (``None`` clears; ``limits.py`` decides how). A team
-    change goes first, in its own call (the client's ``key_update`` has no ``team_id``)."""
+    change goes first, in its own call (``key_set_team``; ``key_update`` has no ``team_id``)."""
     if "team_id" in fields:
-        from integrations.team_calls import key_set_team
-
         team_id = fields.pop("team_id")
-        key_set_team(key.token_hash, str(team_id) if team_id else None, client=_client())
+        _client().key_set_team(key.token_hash, str(team_id) if team_id else None)
     if fields:
         _client().key_update(key.token_hash, **fields)
 

@@ -304,6 +304,17 @@ def outbox_open_object_ids(*, object_type: str, object_ids: list[Any] | None = N
     return set(queryset.values_list("object_id", flat=True).distinct())
 
 
+def outbox_has_waiting(*, object_type: str, object_id: Any, operations: tuple[str, ...] | None = None) -> bool:
+    """True when a change of the object is still waiting for delivery (``pending``/``failed``; the entry being
+    delivered is ``in_flight`` and does not count). A handler uses it to keep the object "pending sync" after
+    pushing when a newer change arrived meanwhile. Read-only."""
+    queryset = Outbox.objects.filter(object_type=object_type, object_id=str(object_id),
+                                     status__in=(Outbox.Status.PENDING, Outbox.Status.FAILED))
+    if operations:
+        queryset = queryset.filter(operation__in=operations)
+    return queryset.exists()
+
+
 def outbox_stats() -> dict[str, Any]:
     """Depth per status and the age in seconds of the oldest open entry (for the sync page and metrics)."""
     from django.db.models import Count, Min
@@ -404,12 +415,56 @@ def _deliver_user_sync(entry: Outbox) -> None:
     user = User.objects.filter(pk=entry.object_id).first()
     if user is None or not user.is_active:
         return
-    ensure_litellm_user(user)
+    ensure_litellm_user(user)  # records synced / pending / error on the user
+    if outbox_has_waiting(object_type="user", object_id=user.pk, operations=("user.sync",)):
+        from accounts.services import user_set_litellm_sync_state
+
+        user_set_litellm_sync_state(user=user, state="pending")  # a newer change is still on its way
 
 
 @outbox_handler("team.sync")
 def _deliver_team_sync(entry: Outbox) -> None:
-    """Create or update the LiteLLM team from the portal's current row (limits and models)."""
+    """Create or update the LiteLLM team from the portal's current row (limits, models, members)."""
     from integrations.reconcile.actions import push_team_state
 
     push_team_state(team_id=entry.object_id)
+
+
+def _member_of(team_id: str, user_id: str) -> bool:
+    from teams.models import Membership
+
+    return Membership.objects.filter(team_id=team_id, user_id=user_id).exists()
+
+
+@outbox_handler("team.member_add")
+def _deliver_team_member_add(entry: Outbox) -> None:
+    """Add a portal member to the LiteLLM team (``payload.user_id``). Idempotent: a member LiteLLM already
+    has counts as added; a membership the portal no longer has is skipped (its ``team.member_delete`` follows);
+    a team LiteLLM lacks is created from the portal's row with all its members."""
+    from teams.models import Team, TeamStatus
+    from teams.services import LITELLM_MEMBER_ROLE
+
+    user_id = str(entry.payload.get("user_id") or "")
+    if not user_id:
+        raise LiteLLMRejected(status=0, reason="no user_id in the entry", endpoint="outbox")
+    team = Team.objects.filter(pk=entry.object_id).first()
+    if team is None or team.status != TeamStatus.ACTIVE or team.is_default or not _member_of(entry.object_id, user_id):
+        return
+    try:
+        _client().team_member_add(entry.object_id, user_id, role=LITELLM_MEMBER_ROLE, exist_ok=True)
+    except LiteLLMNotFound:
+        from integrations.reconcile.actions import push_team_state
+
+        push_team_state(team_id=entry.object_id)  # creates the team and adds every portal member
+
+
+@outbox_handler("team.member_delete")
+def _deliver_team_member_delete(entry: Outbox) -> None:
+    """Remove a user from the LiteLLM team (``payload.user_id``). Idempotent: a user LiteLLM does not list
+    (or a team it does not have) counts as removed; a user who is a portal member again is kept."""
+    user_id = str(entry.payload.get("user_id") or "")
+    if not user_id:
+        raise LiteLLMRejected(status=0, reason="no user_id in the entry", endpoint="outbox")
+    if _member_of(entry.object_id, user_id):
+        return
+    _client().team_member_delete(entry.object_id, user_id, missing_ok=True)

@@ -16,6 +16,7 @@ from django.core.cache import cache
 
 from integrations.litellm.client import LiteLLMClient, get_litellm_client
 from integrations.litellm.errors import LiteLLMAlreadyExists, LiteLLMError, LiteLLMUnavailable
+from integrations.litellm.limits import UNSET
 from integrations.litellm.types import TeamInfo, UserInfo
 
 if TYPE_CHECKING:
@@ -38,16 +39,20 @@ PENDING_SWEEP_LOCK_SECONDS: Final = 300
 
 def ensure_litellm_team(team_id: str, *, team_alias: str, max_budget: Decimal | float | None = None,
                         budget_duration: str = "", tpm_limit: int | None = None, rpm_limit: int | None = None,
-                        models: Sequence[str] = (), client: LiteLLMClient | None = None) -> TeamInfo:
+                        models: Sequence[str] = (), client: LiteLLMClient | None = None,
+                        soft_budget: Any = UNSET) -> TeamInfo:
     """Create the LiteLLM team ``team_id`` or update it to exactly these values; returns LiteLLM's team.
 
-    ``None`` limits mean "no limit" and are cleared in LiteLLM. Idempotent (create-or-update, absolute
-    values; a concurrent creator is tolerated). Raises LiteLLMUnavailable, LiteLLMRejected.
+    ``None`` limits mean "no limit" and are cleared in LiteLLM; ``soft_budget`` left ``UNSET`` is not
+    managed. Only the fields that differ are sent. Idempotent (create-or-update, absolute values; a concurrent
+    creator is tolerated). Raises LiteLLMUnavailable, LiteLLMRejected.
     """
     client = client or get_litellm_client()
     wanted: dict[str, Any] = {"team_alias": team_alias, "max_budget": _money(max_budget),
                               "budget_duration": budget_duration or None, "tpm_limit": tpm_limit,
                               "rpm_limit": rpm_limit, "models": sorted(models)}
+    if soft_budget is not UNSET:
+        wanted["soft_budget"] = _money(soft_budget)
     team = client.team_get(team_id)
     if team is None:
         try:
@@ -57,7 +62,8 @@ def ensure_litellm_team(team_id: str, *, team_alias: str, max_budget: Decimal | 
             if team is None:
                 raise
     have = {"team_alias": team.team_alias, "max_budget": team.max_budget, "budget_duration": team.budget_duration,
-            "tpm_limit": team.tpm_limit, "rpm_limit": team.rpm_limit, "models": sorted(team.models)}
+            "tpm_limit": team.tpm_limit, "rpm_limit": team.rpm_limit, "models": sorted(team.models),
+            "soft_budget": team.soft_budget}
     changes = {k: v for k, v in wanted.items() if not _same(v, have[k])}
     return client.team_update(team_id, **changes) if changes else team
 

@@ -315,6 +315,12 @@ SPECTACULAR_SETTINGS = {
         "ApiKeyStatusEnum": "apikeys.models.KeyStatus",
         "SubscriptionStatusEnum": "subscriptions.models.SubscriptionStatus",
     },
+    # The error statuses any operation can answer (401/403/429/503, 404 with path parameters, 400 with input)
+    # are documented once by the hook; views document their own extra statuses (409, 502, ...).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "litemaas.api.schema.document_error_responses",
+    ],
 }
 PERSONAL_TOKEN_PREFIX = "ltm_"
 PERSONAL_TOKEN_MAX_DAYS = env_int("PERSONAL_TOKEN_MAX_DAYS", 365, minimum=1)

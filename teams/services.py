@@ -1,9 +1,11 @@
 """Write operations of ``teams`` (``<entity>_<action>``, keyword-only, atomic, audited).
 
-Every change that LiteLLM must know (team limits and models, members, user limits, spend resets) goes to
-LiteLLM *first*; only when LiteLLM accepted it is the portal row written. LiteLLM unavailable → 503
-(``LiteLLMUnavailable``) with nothing changed; LiteLLM rejected → 502 with its reason. No database
-transaction is held across a LiteLLM call.
+Creating a team goes to LiteLLM *first* (fail fast: LiteLLM unavailable → 503 with nothing created;
+rejected → 502 with its reason), and so do spend resets. Every later change LiteLLM must know (team limits,
+models and name, members, user limits) is saved locally and queued in the outbox in the same transaction
+(``team.sync``, ``team.member_add``/``team.member_delete``, ``user.sync``): delivered right after commit, or
+by the sweep once LiteLLM is back; the object shows "pending sync" meanwhile. No database transaction is held
+across a LiteLLM call.
 
 Who may do what:
 - portal admins: everything (create, limits, models, archive, webhooks, members, caps);
@@ -14,7 +16,6 @@ budget to keys charged to a team, so a self-made team with a large budget would 
 """
 from __future__ import annotations
 
-import copy
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -210,7 +211,8 @@ def team_create(*, actor: Any, name: str, description: str = "", owner: User | N
                 tpm_limit: Any = None, rpm_limit: Any = None, allowed_models: Any = (),
                 request: HttpRequest | None = None) -> Team:
     """Create a team in LiteLLM (``team_id`` = the new portal UUID), then locally with ``owner`` (default:
-    the actor) as its owner. Portal admins only.
+    the actor) as its owner. The owner's LiteLLM membership is an outbox entry committed with the team and
+    delivered at once (LiteLLM failing just then: the sweep delivers it). Portal admins only.
 
     Raises ``PermissionDeniedError``, ``ValidationFailed``, ``LiteLLMUnavailable`` (503, nothing created in
     the portal), ``LiteLLMRejected``. Not idempotent: each call creates a team.
@@ -236,11 +238,15 @@ def team_create(*, actor: Any, name: str, description: str = "", owner: User | N
             team.full_clean()
             team.save()
             Membership.objects.create(team=team, user=owner, role=TeamRole.OWNER)
+            entry = _queue_member_change(team, owner.pk, "team.member_add", deliver=False)
             audit_record(action="team.create", actor=actor, target_type="team", target_id=team.pk,
                          metadata={"name": name, "owner": str(owner.pk), **_audit_limits(limits)}, request=request)
     except IntegrityError:
         raise ConflictError(_("Another active team has this name.")) from None
-    _member_add_remote(team, owner)
+    if entry is not None:
+        from integrations.outbox import outbox_deliver
+
+        outbox_deliver(entry_id=entry.pk)  # part of the synchronous create; on failure the sweep retries it
     return team
 
 
@@ -256,11 +262,12 @@ def _audit_limits(values: dict[str, Any]) -> dict[str, Any]:
 def team_update(*, team: Team, actor: Any, request: HttpRequest | None = None, **values: Any) -> Team:
     """Change a team: ``name``/``description`` (its managers) and ``max_budget``, ``soft_budget``,
     ``budget_duration``, ``tpm_limit``, ``rpm_limit``, ``allowed_models``, ``alert_webhook_url``,
-    ``regenerate_webhook_secret`` (portal admins). Only changed fields are sent to LiteLLM (an unchanged
-    ``budget_duration`` is not re-sent, so LiteLLM keeps its reset time), LiteLLM first.
+    ``regenerate_webhook_secret`` (portal admins). Saved locally; a change LiteLLM must know (name, limits,
+    models) marks the team pending and queues ``team.sync`` in the same transaction. The delivery sends only
+    the fields that differ (an unchanged ``budget_duration`` is not re-sent, so LiteLLM keeps its reset time).
 
-    Raises ``PermissionDeniedError``, ``ValidationFailed``, ``InvalidTransition`` (archived),
-    ``LiteLLMUnavailable`` (503, nothing changed), ``LiteLLMRejected``. Idempotent.
+    Raises ``PermissionDeniedError``, ``ValidationFailed``, ``InvalidTransition`` (archived). Never a
+    LiteLLM error: LiteLLM down leaves the change pending until the outbox delivers it. Idempotent.
     """
     allowed = {"name", "description", *LIMIT_NAMES, "allowed_models", "alert_webhook_url",
                "regenerate_webhook_secret"}
@@ -295,17 +302,15 @@ def team_update(*, team: Team, actor: Any, request: HttpRequest | None = None, *
     regenerate = bool(values.get("regenerate_webhook_secret"))
     if not changes and not regenerate:
         return team
-    remote = _remote_team_fields({k: v for k, v in changes.items() if k != "description"})
-    info = _client().team_update(str(team.pk), **remote) if remote else None
+    remote = sorted(_remote_team_fields({k: v for k, v in changes.items() if k != "description"}))
     with transaction.atomic():
         locked = Team.objects.select_for_update().get(pk=team.pk)
         for name, value in changes.items():
             setattr(locked, name, value)
         fields = [*changes, "updated_at"]
-        if info is not None:
-            locked.budget_reset_at = info.budget_reset_at
-            locked.litellm_sync_state, locked.litellm_synced_at = TeamSyncState.SYNCED, timezone.now()
-            fields += ["budget_reset_at", "litellm_sync_state", "litellm_synced_at"]
+        if remote:
+            locked.litellm_sync_state, locked.litellm_last_error = TeamSyncState.PENDING, ""
+            fields += ["litellm_sync_state", "litellm_last_error"]
         if (regenerate or (changes.get("alert_webhook_url") and not locked.alert_webhook_secret)):
             import secrets
 
@@ -314,6 +319,10 @@ def team_update(*, team: Team, actor: Any, request: HttpRequest | None = None, *
         locked.updated_at = timezone.now()
         locked.full_clean()
         locked.save(update_fields=fields)
+        if remote:
+            from integrations.outbox import outbox_enqueue
+
+            outbox_enqueue(object_type="team", object_id=team.pk, operation="team.sync", payload={"fields": remote})
         audit_record(action="team.update", actor=actor, target_type="team", target_id=team.pk,
                      metadata={"changes": _audit_limits(changes), "webhook_secret_regenerated": regenerate},
                      request=request)
@@ -347,47 +356,123 @@ def team_archive(*, team: Team, actor: Any, request: HttpRequest | None = None) 
 
 
 def team_sync_to_litellm(*, team: Team) -> Team:
-    """Push the team (limits, models) and its members to LiteLLM (repair after drift or a failed write).
+    """Push the team's current row (name, limits, soft budget, models) and its missing members to LiteLLM:
+    the ``team.sync`` outbox delivery, also the repair after drift. Only differing fields are sent.
 
-    Records the sync state on the team. Idempotent. Raises ``LiteLLMUnavailable``/``LiteLLMRejected``.
+    Records the sync state on the team (``synced``, or still ``pending`` while a newer ``team.sync`` waits
+    in the outbox). Idempotent. Raises ``LiteLLMUnavailable``/``LiteLLMRejected``.
     """
+    from integrations.outbox import outbox_has_waiting
     from integrations.services import ensure_litellm_team
 
     try:
         info = ensure_litellm_team(str(team.pk), team_alias=team.name, max_budget=team.max_budget,
-                                   budget_duration=team.budget_duration, tpm_limit=team.tpm_limit,
-                                   rpm_limit=team.rpm_limit, models=team.allowed_models)
+                                   soft_budget=team.soft_budget, budget_duration=team.budget_duration,
+                                   tpm_limit=team.tpm_limit, rpm_limit=team.rpm_limit,
+                                   models=list(team.allowed_models or []))
         have = info.member_ids
-        for user_id in Membership.objects.filter(team=team).values_list("user_id", flat=True):
+        # The Default Team's LiteLLM members come from user provisioning (every LiteLLM user is in it).
+        members = [] if team.is_default else Membership.objects.filter(team=team).values_list("user_id", flat=True)
+        for user_id in members:
             if str(user_id) not in have:
                 _client().team_member_add(str(team.pk), str(user_id), role=LITELLM_MEMBER_ROLE, exist_ok=True)
     except LiteLLMError as exc:
         state = TeamSyncState.PENDING if isinstance(exc, LiteLLMUnavailable) else TeamSyncState.ERROR
         Team.objects.filter(pk=team.pk).update(litellm_sync_state=state, litellm_last_error=exc.message[:2000])
         raise
-    Team.objects.filter(pk=team.pk).update(litellm_sync_state=TeamSyncState.SYNCED, litellm_last_error="",
-                                           litellm_synced_at=timezone.now(), budget_reset_at=info.budget_reset_at)
+    waiting = outbox_has_waiting(object_type="team", object_id=team.pk, operations=("team.sync",))
+    Team.objects.filter(pk=team.pk).update(
+        litellm_sync_state=TeamSyncState.PENDING if waiting else TeamSyncState.SYNCED, litellm_last_error="",
+        litellm_synced_at=timezone.now(), budget_reset_at=info.budget_reset_at)
     team.refresh_from_db()
     return team
+
+
+def team_adopt_litellm_values(*, team_id: Any, actor: Any, values: dict[str, Any],
+                              request: HttpRequest | None = None) -> dict[str, str]:
+    """Take values edited directly in LiteLLM into the portal team (the reconciler's ``litellm_wins``).
+
+    ``values`` maps the reconciler's field names to LiteLLM's values: ``max_budget``, ``budget_duration``,
+    ``tpm_limit``, ``rpm_limit``, ``team_alias`` (→ name), ``models`` (→ allowed_models). Nothing is sent to
+    LiteLLM (it has these values already). What cannot be adopted (a name another active team has, an empty
+    name, models missing from the catalogue, a budget below the team's soft budget, unknown fields) is left
+    as it is and returned as ``{field: reason}``; the rest is saved and audited (``team.limits_adopted``).
+    Raises ``NotFoundError`` (no such team). Idempotent.
+    """
+    from litemaas.exceptions import NotFoundError
+
+    skipped: dict[str, str] = {}
+    wanted: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    with transaction.atomic():
+        team = Team.objects.select_for_update().filter(pk=team_id).first()
+        if team is None:
+            raise NotFoundError(_("No such team."))
+        for name, value in values.items():
+            if name in ("max_budget", "tpm_limit", "rpm_limit", "budget_duration"):
+                cleaned = clean_limits({name: value}, errors)
+                if name in errors:
+                    skipped[name] = "; ".join(str(e) for e in errors.pop(name))
+                else:
+                    wanted[name] = cleaned[name]
+            elif name == "team_alias":
+                alias = (value or "").strip()
+                if team.is_default and alias != team.name:
+                    skipped[name] = "the Default Team keeps its name"
+                elif not alias or len(alias) > 100:
+                    skipped[name] = "not a valid team name"
+                elif Team.objects.filter(status=TeamStatus.ACTIVE, name__iexact=alias).exclude(pk=team.pk).exists():
+                    skipped[name] = "another active team has this name"
+                else:
+                    wanted["name"] = alias
+            elif name == "models":
+                models = sorted(set(value or []))
+                _check_models(models, errors)
+                if errors.pop("allowed_models", None):
+                    skipped[name] = "models missing from the catalogue"
+                else:
+                    wanted["allowed_models"] = models
+            else:
+                skipped[name] = "not adopted from LiteLLM"
+        budget = wanted.get("max_budget", team.max_budget)
+        if "max_budget" in wanted and budget is not None and team.soft_budget is not None \
+                and team.soft_budget > budget:
+            skipped["max_budget"] = "below the team's soft budget"
+            wanted.pop("max_budget")
+        changes = {k: v for k, v in wanted.items() if getattr(team, k) != v}
+        if changes:
+            for name, value in changes.items():
+                setattr(team, name, value)
+            team.updated_at = timezone.now()
+            team.save(update_fields=[*changes, "updated_at"])
+            audit_record(action="team.limits_adopted", actor=actor, target_type="team", target_id=team.pk,
+                         metadata={"changes": _audit_limits(changes), "skipped": skipped, "source": "litellm"},
+                         request=request)
+    return skipped
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Members
 # ---------------------------------------------------------------------------------------------------------
-def _member_add_remote(team: Team, user: Any) -> None:
+def _queue_member_change(team: Team, user_id: Any, operation: str, *, deliver: bool = True) -> Any:
+    """Queue ``team.member_add``/``team.member_delete`` (call inside the membership's transaction); returns
+    the outbox entry, or None for the Default Team."""
     if team.is_default:
-        return  # integrations.ensure_litellm_user puts every LiteLLM user in the Default Team
-    _client().team_member_add(str(team.pk), str(user.pk), role=LITELLM_MEMBER_ROLE, exist_ok=True)
+        return None  # integrations.ensure_litellm_user puts every LiteLLM user in the Default Team
+    from integrations.outbox import outbox_enqueue
+
+    return outbox_enqueue(object_type="team", object_id=team.pk, operation=operation,
+                          payload={"user_id": str(user_id)}, deliver=deliver)
 
 
 def team_member_add(*, team: Team, user: User, actor: Any, role: str = TeamRole.MEMBER, max_budget: Any = None,
                     source: str = MembershipSource.MANUAL, request: HttpRequest | None = None) -> Membership:
-    """Add ``user`` to ``team`` (LiteLLM ``/team/member_add`` first). The team's owners/admins and portal
-    admins may add; only owners and portal admins may add an owner.
+    """Add ``user`` to ``team``; LiteLLM's ``/team/member_add`` is queued in the outbox in the same
+    transaction. The team's owners/admins and portal admins may add; only owners and portal admins may add
+    an owner.
 
     Raises ``PermissionDeniedError``, ``ValidationFailed``, ``InvalidTransition`` (archived team),
-    ``ConflictError`` (already a member), ``LiteLLMUnavailable`` (503, nothing changed). Not idempotent
-    (a second call is a 409).
+    ``ConflictError`` (already a member). Not idempotent (a second call is a 409).
     """
     _require_active(team)
     if actor is not None:
@@ -402,10 +487,10 @@ def team_member_add(*, team: Team, user: User, actor: Any, role: str = TeamRole.
     _raise_if(errors)
     if Membership.objects.filter(team=team, user=user).exists():
         raise ConflictError(_("%(u)s is already a member.") % {"u": user.username}, code="already_member")
-    _member_add_remote(team, user)
     try:
         with transaction.atomic():
             membership = Membership.objects.create(team=team, user=user, role=role, max_budget=cap, source=source)
+            _queue_member_change(team, user.pk, "team.member_add")
             audit_record(action="team.member_add", actor=actor, target_type="team", target_id=team.pk,
                          metadata={"user": str(user.pk), "username": user.username, "role": role,
                                    "source": source, "max_budget": None if cap is None else str(cap)},
@@ -473,10 +558,11 @@ def _keep_an_owner(membership: Membership) -> None:
 
 def team_member_remove(*, membership: Membership, actor: Any, request: HttpRequest | None = None,
                        reason: str = "manual") -> None:
-    """Remove a member (LiteLLM ``/team/member_delete`` first). Not from the Default Team; not the last
-    owner; not while the member has live keys charged to the team (``ConflictError``). Members may leave
-    on their own (``actor`` = the member). Raises ``PermissionDeniedError``, ``InvalidTransition``,
-    ``ConflictError``, ``LiteLLMUnavailable``. Idempotent in LiteLLM; the portal row is gone after it."""
+    """Remove a member; LiteLLM's ``/team/member_delete`` is queued in the outbox in the same transaction.
+    Not from the Default Team; not the last owner; not while the member has live keys charged to the team
+    (``ConflictError``). Members may leave on their own (``actor`` = the member). Raises
+    ``PermissionDeniedError``, ``InvalidTransition``, ``ConflictError``. Idempotent in LiteLLM; the portal
+    row is gone after it."""
     team = membership.team
     if team.is_default:
         raise InvalidTransition(_("Everyone stays in the Default Team."), code="default_team")
@@ -493,9 +579,9 @@ def team_member_remove(*, membership: Membership, actor: Any, request: HttpReque
     if live:
         raise ConflictError(_("This member still has %(n)d keys charged to the team; revoke them first.")
                             % {"n": live}, code="member_has_keys")
-    _client().team_member_delete(str(team.pk), str(membership.user_id), missing_ok=True)
     with transaction.atomic():
         Membership.objects.filter(pk=membership.pk).delete()
+        _queue_member_change(team, membership.user_id, "team.member_delete")
         audit_record(action="team.member_remove", actor=actor, target_type="team", target_id=team.pk,
                      metadata={"user": str(membership.user_id), "reason": reason}, request=request)
 
@@ -632,14 +718,15 @@ def team_check_key_charge(*, user: Any, team_id: Any, max_budget: Decimal | None
 # ---------------------------------------------------------------------------------------------------------
 def user_limits_update(*, user: User, actor: Any, values: dict[str, Any],
                        request: HttpRequest | None = None) -> User:
-    """Set a user's budget/limits (portal admins): LiteLLM user first (created if missing), then the row.
+    """Set a user's budget/limits (portal admins): saved on the row, the user marked pending and a
+    ``user.sync`` outbox entry queued in the same transaction (``accounts.limit_services.user_set_limits``);
+    after commit the outbox pushes the limits to LiteLLM (creating the LiteLLM user if missing) and marks
+    the user synced. LiteLLM down: the change stays saved and pending until the sweep delivers it.
 
     ``values`` holds any of max_budget, budget_duration, tpm_limit, rpm_limit (``None`` = no limit).
-    Raises ``PermissionDeniedError``, ``ValidationFailed``, ``LiteLLMUnavailable`` (503, nothing changed),
-    ``LiteLLMRejected``. Idempotent.
+    Raises ``PermissionDeniedError``, ``ValidationFailed``. Idempotent.
     """
     from accounts.limit_services import user_set_limits
-    from integrations.services import ensure_litellm_user
 
     _require_admin(actor)
     errors: dict[str, list[str]] = {}
@@ -651,29 +738,28 @@ def user_limits_update(*, user: User, actor: Any, values: dict[str, Any],
     changes = {k: v for k, v in clean.items() if getattr(user, k) != v}
     if not changes:
         return user
-    wanted = copy.copy(user)
-    for name, value in changes.items():
-        setattr(wanted, name, value)
-    ensure_litellm_user(wanted)
     user_set_limits(user=user, values=changes, actor=actor, request=request)
     return user
 
 
 @dataclass
 class BulkLimitsResult:
-    """Per-user outcome of a bulk limits change."""
+    """Per-user outcome of a bulk limits change: saved (``updated``), ``unchanged`` or ``failed``, and for
+    each saved user where its LiteLLM sync stands (``synced``, ``pending`` or ``error``)."""
 
     total: int = 0
     updated: int = 0
     unchanged: int = 0
     failed: int = 0
+    sync: dict[str, int] = field(default_factory=lambda: {"synced": 0, "pending": 0, "error": 0})
     results: list[dict[str, Any]] = field(default_factory=list)
 
 
 def users_bulk_limits(*, actor: Any, values: dict[str, Any], request: HttpRequest | None = None) -> BulkLimitsResult:
-    """Apply the same limits to every active user, one user at a time (LiteLLM first, then the row), and
-    report each outcome. A LiteLLM failure for one user leaves that user unchanged and goes on; the
-    breaker stops a storm against a LiteLLM that is down. Portal admins only. Idempotent.
+    """Apply the same limits to every active user, one user at a time (``user_limits_update``: saved, then
+    pushed to LiteLLM by the outbox after each commit), and report each outcome with the user's LiteLLM sync
+    state at that point (``synced``, or ``pending`` while LiteLLM is down or the worker has not delivered it
+    yet: the sweep does). Portal admins only. Idempotent.
     Raises ``PermissionDeniedError``, ``ValidationFailed`` (before touching anyone).
     """
     _require_admin(actor)
@@ -695,15 +781,17 @@ def users_bulk_limits(*, actor: Any, values: dict[str, Any], request: HttpReques
             continue
         try:
             user_limits_update(user=user, actor=actor, values=clean, request=request)
-        except LiteLLMError as exc:
+        except User.DoesNotExist:  # deleted meanwhile
             result.failed += 1
-            result.results.append({**row, "status": "failed", "error": exc.code, "message": exc.message})
+            result.results.append({**row, "status": "failed", "error": "not_found", "message": "User deleted."})
             continue
+        state = User.objects.filter(pk=user.pk).values_list("litellm_sync_state", flat=True).first() or "pending"
         result.updated += 1
-        result.results.append({**row, "status": "updated"})
+        result.sync[state] = result.sync.get(state, 0) + 1
+        result.results.append({**row, "status": "updated", "litellm_sync_state": state})
     audit_record(action="user.bulk_limits", actor=actor, target_type="user", target_id="",
                  metadata={"values": _audit_limits(clean), "total": result.total, "updated": result.updated,
-                           "failed": result.failed}, request=request)
+                           "failed": result.failed, "litellm_sync": result.sync}, request=request)
     return result
 
 
@@ -747,10 +835,8 @@ def team_reset_spend(*, team: Team, actor: Any, request: HttpRequest | None = No
     """Set the team's LiteLLM spend to 0 (portal admins) and re-arm its alerts. Raises
     ``PermissionDeniedError``, ``LiteLLMUnavailable`` (503), ``LiteLLMRejected`` (502, also when the proxy
     cannot reset a team's spend: then nothing changed). Idempotent."""
-    from integrations.team_calls import team_reset_spend as remote_reset
-
     _require_admin(actor)
-    remote_reset(str(team.pk))
+    _client().team_reset_spend(str(team.pk))
     with transaction.atomic():
         Team.objects.filter(pk=team.pk).update(spend=Decimal(0), spend_synced_at=timezone.now())
         alerts_rearm(target_type="team", target_id=team.pk)

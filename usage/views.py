@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -90,8 +90,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _require_usage_admin(request: HttpRequest) -> None:
+    # Admin pages do not exist for ordinary users (404, the portal's convention); read-only admins may read.
     if not (request.user.is_admin or request.user.is_readonly_admin):
-        raise PermissionDenied
+        raise Http404
 
 
 def _resolve_usernames(raw: str) -> tuple[list[str], list[str]]:
@@ -164,6 +165,7 @@ def admin_dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 def admin_refresh(request: HttpRequest) -> HttpResponse:
     """Admin "refresh today": re-pull today from LiteLLM (admins only; read-only admins get 403)."""
+    _require_usage_admin(request)
     if not request.user.is_admin:
         raise PermissionDenied
     try:

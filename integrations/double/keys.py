@@ -84,6 +84,9 @@ def key_update(state: DoubleState, body: dict[str, Any]) -> Reply:
         key = state.keys.get(_token_of(str(body.get("key") or "")))
         if key is None:
             return err(404, "Key not found.", "not_found_error", "key")
+        refused = _team_change_refused(state, key, body.get("team_id"))
+        if refused is not None:
+            return refused
         if "metadata" in body:
             key["metadata"] = dict(body["metadata"] or {})  # replaced wholesale, as the proxy does
         for name in _METADATA_LIMITS:
@@ -103,6 +106,35 @@ def key_update(state: DoubleState, body: dict[str, Any]) -> Reply:
             key["expires"] = (None if duration in (None, "-1")
                               else iso(now() + timedelta(seconds=seconds_of(duration))))
         return 200, {"key": key["token"], **state.key_row(key)}
+
+
+def _team_change_refused(state: DoubleState, key: dict[str, Any], team_id: Any) -> Reply | None:
+    """1.103.7's checks on ``team_id`` in /key/update: the team must exist; a *change* of team also needs
+    the team to allow every model of the key, the key's tpm/rpm within the team's, and its owner a member.
+    ``null`` (no team) and the current team are never checked."""
+    if team_id is None:
+        return None
+    team = state.teams.get(str(team_id))
+    if team is None:
+        return err_repr(404, f"Team doesn't exist in db. Team={team_id}. Create team via `/team/new` call.",
+                        "auth_error")
+    if team_id == key["team_id"]:
+        return None
+    for model in key["models"]:
+        if team["models"] and model not in team["models"] and "all-proxy-models" not in team["models"]:
+            return err(403, f"The requested model '{model}' is not available for this API key, or the model name "
+                            "is invalid. Check the models available to you and try again.",
+                       "team_model_access_denied", "model")
+    # As in the proxy, the rpm check only runs when the key has a tpm limit.
+    for limit in ("tpm_limit", "rpm_limit") if key["tpm_limit"] is not None else ():
+        if key[limit] is not None and team[limit] and key[limit] > team[limit]:
+            return err(403, f"Key={key['token']} has a {limit}={key[limit]} which is greater than the team's "
+                            f"{limit}={team[limit]}.", "auth_error", "None")
+    members = {m["user_id"] for m in team["members_with_roles"]}
+    if key["user_id"] is not None and key["user_id"] not in members:
+        return err(403, f"User={key['user_id']} is not a member of the team={team_id}. Check team members via "
+                        "`/team/info`.", "auth_error", "None")
+    return None
 
 
 def key_delete(state: DoubleState, body: dict[str, Any]) -> Reply:

@@ -217,13 +217,31 @@ class DoubleState:
             return 200, {"user_id": user_id, "data": copy.deepcopy(user)}
 
     def user_list(self, params: dict[str, str]) -> Reply:
-        """GET /user/list with page/page_size (the proxy caps page_size at 100)."""
-        page, size = int(params.get("page", 1)), min(int(params.get("page_size", 25)), 100)
+        """GET /user/list: ``page`` ≥ 1 and ``page_size`` 1..100 (default 25) or 422, ``created_at desc``
+        unless ``sort_by``/``sort_order`` say otherwise; rows carry ``key_count`` and no keys."""
+        page, size = int(params.get("page", 1)), int(params.get("page_size", 25))
+        if page < 1 or not 1 <= size <= 100:
+            name, bound = ("page", "greater than or equal to 1") if page < 1 else (
+                "page_size", "less than or equal to 100" if size > 100 else "greater than or equal to 1")
+            return 422, {"detail": [{"type": "less_than_equal" if "less" in bound else "greater_than_equal",
+                                     "loc": ["query", name], "msg": f"Input should be {bound}",
+                                     "input": params.get(name)}]}
+        sort_by, order = params.get("sort_by"), (params.get("sort_order") or "asc").lower()
+        if sort_by is not None and sort_by not in ("user_id", "user_email", "created_at", "spend", "user_alias",
+                                                   "user_role"):
+            return detail(400, "Invalid sort column. Must be one of: user_id, user_email, created_at, spend, "
+                               "user_alias, user_role")
         with self.lock:
             rows = list(self.users.values())
-            chunk = [copy.deepcopy(u) for u in rows[(page - 1) * size: page * size]]
+            if sort_by is None:
+                rows.sort(key=lambda u: u["created_at"] or "", reverse=True)
+            else:
+                rows.sort(key=lambda u: (u.get(sort_by) is None, "" if u.get(sort_by) is None else u[sort_by]),
+                          reverse=order == "desc")
+            chunk = [{**copy.deepcopy(u), "key_count": sum(k["user_id"] == u["user_id"] for k in self.keys.values())}
+                     for u in rows[(page - 1) * size: page * size]]
         return 200, {"users": chunk, "total": len(rows), "page": page, "page_size": size,
-                     "total_pages": max(1, -(-len(rows) // size))}
+                     "total_pages": -(-len(rows) // size)}
 
     # -- teams -----------------------------------------------------------------------------------------
 
@@ -248,6 +266,10 @@ class DoubleState:
                     "created_at": iso(now())}
             team["budget_reset_at"] = budget_reset(team["budget_duration"])
             self.teams[team_id] = team
+            # The proxy upserts the master key's user (an internal_user) as the new team's admin.
+            admin = self.users.setdefault(DEFAULT_ADMIN["user_id"],
+                                          self._new_user(DEFAULT_ADMIN["user_id"], "internal_user"))
+            admin["teams"].append(team_id)
             return 200, copy.deepcopy(team)
 
     def team_info(self, team_id: str | None) -> Reply:
@@ -260,12 +282,19 @@ class DoubleState:
             return 200, {"team_id": team_id, "team_info": copy.deepcopy(team), "keys": keys}
 
     def team_list(self) -> Reply:
-        """GET /team/list: every team as a list."""
+        """GET /team/list: a bare list of every team sorted by alias, no paging, each with its
+        ``team_memberships`` and every key row of the team."""
         with self.lock:
-            return 200, [copy.deepcopy(t) for t in self.teams.values()]
+            rows = []
+            for team in sorted(self.teams.values(), key=lambda t: t.get("team_alias") or ""):
+                memberships = [{"user_id": m["user_id"], "team_id": team["team_id"], "budget_id": None, "spend": 0.0,
+                                "total_spend": 0.0, "litellm_budget_table": None} for m in team["members_with_roles"]]
+                keys = [self.key_row(k) for k in self.keys.values() if k["team_id"] == team["team_id"]]
+                rows.append({**copy.deepcopy(team), "team_memberships": memberships, "keys": keys})
+            return 200, rows
 
     def team_update(self, body: dict[str, Any]) -> Reply:
-        """POST /team/update (null clears every limit)."""
+        """POST /team/update (null clears every limit; ``spend`` is not a field: ignored, still 200)."""
         team_id = body.get("team_id")
         with self.lock:
             team = self.teams.get(team_id or "")
@@ -340,3 +369,6 @@ class DoubleState:
                 user = self.users.get(key.get("user_id") or "")
                 if user is not None:
                     user["spend"] = user.get("spend", 0.0) + spend
+                team = self.teams.get(key.get("team_id") or "")
+                if team is not None:
+                    team["spend"] = team.get("spend", 0.0) + spend

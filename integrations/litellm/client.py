@@ -24,6 +24,7 @@ from integrations.litellm.errors import (
     LiteLLMAlreadyExists,
     LiteLLMNotConfigured,
     LiteLLMNotFound,
+    LiteLLMRejected,
     LiteLLMUnavailable,
 )
 from integrations.litellm.key_calls import KeyCalls
@@ -43,6 +44,8 @@ from integrations.litellm.types import (
 ALLOWED_USER_ROLES: Final = ("internal_user", "internal_user_viewer")
 # LiteLLM's /model/info answers 500 with this when no model is configured at all (treated as empty).
 _NO_MODELS_MESSAGE: Final = "llm model list not loaded"
+# /user/list answers 422 for a larger page (1.103.7).
+USER_LIST_MAX_PAGE_SIZE: Final = 100
 
 
 class LiteLLMClient(KeyCalls):
@@ -251,19 +254,31 @@ class LiteLLMClient(KeyCalls):
         reply = self._transport.call("POST", "/user/update", endpoint="/user/update", body=body)
         return parse_reply("/user/update", lambda r: UserInfo.from_litellm(r.get("data") or r), reply)
 
-    def user_list(self, *, page_size: int = 100) -> list[UserInfo]:
-        """GET /user/list over every page (``users`` rows; no keys). For the reconciler. Idempotent, retried.
-        Raises LiteLLMUnavailable, LiteLLMRejected."""
-        users: list[UserInfo] = []
+    def user_list(self, *, page_size: int = USER_LIST_MAX_PAGE_SIZE) -> list[UserInfo]:
+        """GET /user/list over every page: every LiteLLM user (no keys), e.g. for the reconciler.
+
+        1.103.7 answers ``{"users", "total", "page", "page_size", "total_pages"}``, refuses a ``page_size``
+        above 100 (422, so a larger one is a ValueError here) and orders by ``created_at desc`` unless told
+        otherwise: the walk asks for ``user_id asc`` so users created meanwhile cannot shift a page, and
+        drops repeats. The list includes LiteLLM's own ``default_user_id`` (created with the first team).
+        Idempotent, retried. Raises LiteLLMUnavailable, LiteLLMRejected.
+        """
+        if not 1 <= page_size <= USER_LIST_MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{USER_LIST_MAX_PAGE_SIZE} (LiteLLM answers 422 otherwise)")
+        users: dict[str, UserInfo] = {}
         page = 1
         while True:
             body = self._transport.call("GET", "/user/list", endpoint="/user/list",
-                                        params={"page": page, "page_size": page_size})
-            rows = parse_reply("/user/list", lambda b: b.get("users") if isinstance(b, dict) else b, body) or []
-            users.extend(parse_reply("/user/list", UserInfo.from_litellm, row) for row in rows if isinstance(row, dict))
-            total_pages = int(body.get("total_pages") or 1) if isinstance(body, dict) else 1
+                                        params={"page": page, "page_size": page_size, "sort_by": "user_id",
+                                                "sort_order": "asc"})
+            rows = parse_reply("/user/list", lambda b: b["users"] if isinstance(b, dict) else b, body) or []
+            for row in rows:
+                if isinstance(row, dict):
+                    user = parse_reply("/user/list", UserInfo.from_litellm, row)
+                    users.setdefault(user.user_id, user)
+            total_pages = int(body.get("total_pages") or 0) if isinstance(body, dict) else 0
             if page >= total_pages or not rows:
-                return users
+                return list(users.values())
             page += 1
 
     # -- teams -----------------------------------------------------------------------------------------
@@ -303,11 +318,36 @@ class LiteLLMClient(KeyCalls):
         return parse_reply("/team/update", lambda r: TeamInfo.model_validate(r.get("data") or r), reply)
 
     def team_list(self) -> list[TeamInfo]:
-        """GET /team/list: every team (one reply, no paging on 1.103.7). Idempotent, retried. Raises
-        LiteLLMUnavailable, LiteLLMRejected."""
+        """GET /team/list: every team the master key sees, in one reply.
+
+        1.103.7 answers a bare JSON list sorted by ``team_alias``, with no paging (``page``/``page_size``
+        are ignored) and each row carrying its ``team_memberships`` and *all* its key rows (not parsed
+        here); older releases wrapped the list in ``teams``/``data``, still accepted. Idempotent, retried.
+        Raises LiteLLMUnavailable, LiteLLMRejected.
+        """
         body = self._transport.call("GET", "/team/list", endpoint="/team/list")
         rows = body if isinstance(body, list) else (body.get("teams") or body.get("data") or [])
         return parse_reply("/team/list", lambda r: [TeamInfo.model_validate(t) for t in r if isinstance(t, dict)], rows)
+
+    def team_reset_spend(self, team_id: str) -> TeamInfo:
+        """Set a team's spend to 0 with POST /team/update ``{"spend": 0}``, then re-read the team to be sure.
+
+        LiteLLM 1.103.7 has no ``spend`` on ``/team/update``: it answers 200 and leaves the spend as it was
+        (a team's spend only resets at the end of its budget period). A spend still above 0 is therefore
+        reported as LiteLLMRejected code ``team_spend_reset_unsupported`` rather than a false success; a
+        team already at 0 is returned as is. Idempotent, retried. Raises LiteLLMNotFound (unknown team),
+        LiteLLMUnavailable, LiteLLMRejected.
+        """
+        self._transport.call("POST", "/team/update", endpoint="/team/update", body={"team_id": team_id, "spend": 0})
+        team = self.team_get(team_id)
+        if team is None:
+            raise LiteLLMNotFound(status=404, reason=f"team {team_id} vanished after update", endpoint="/team/update")
+        if team.spend > 0:
+            raise LiteLLMRejected(
+                "This LiteLLM proxy cannot reset a team's spend; it resets at the end of the budget period.",
+                code="team_spend_reset_unsupported", status=400, reason="spend unchanged after /team/update",
+                endpoint="/team/update")
+        return team
 
     def team_member_add(self, team_id: str, user_id: str, *, role: str = "user", exist_ok: bool = True) -> bool:
         """POST /team/member_add. True if added, False if already a member (``exist_ok``). Idempotent,

@@ -185,6 +185,20 @@ class KeyCalls:
                 return keys
             page += 1
 
+    def key_set_team(self, key_or_token: str, team_id: str | None) -> KeyInfo:
+        """POST /key/update ``{"key": <hash>, "team_id": …}``: charge the key to a team (``None`` = no team).
+
+        On 1.103.7 a move to another team is validated: the key's owner must already be a member (403
+        "is not a member of the team"), the team must allow every model of the key (403
+        ``team_model_access_denied``) and the key's tpm/rpm may not exceed the team's (403). An unknown
+        team is a 404 like an unknown key (both LiteLLMNotFound). ``None`` clears without any check.
+        Idempotent (absolute value; setting the current team again is not re-validated), retried. Raises
+        LiteLLMNotFound, LiteLLMUnavailable, LiteLLMRejected.
+        """
+        token = token_of(key_or_token)
+        reply = self._transport.call("POST", "/key/update", endpoint="/key/update",
+                                     body={"key": token, "team_id": team_id or None})
+        return parse_reply("/key/update", KeyInfo.from_litellm, reply, token=token)
 
     def key_reset_spend(self, key_or_token: str) -> KeyInfo:
         """POST /key/update ``{"spend": 0}`` by hash. Idempotent (absolute value), retried. Raises

@@ -175,7 +175,7 @@ def _adopt_user(drift: Drift, actor: Any) -> str:
             values[name] = fields[name]["litellm"]
     if "budget_duration" in fields:
         values["budget_duration"] = fields["budget_duration"]["litellm"] or ""
-    user_set_limits(user=user, values=values, actor=actor, action="user.limits_adopted")
+    user_set_limits(user=user, values=values, actor=actor, action="user.limits_adopted", sync_litellm=False)
     return "repaired"
 
 
@@ -188,7 +188,10 @@ def _adopt_team(drift: Drift, actor: Any) -> str:
     if adopt is None:
         raise RepairError("the teams app has no service to adopt LiteLLM's values yet; repair with portal_wins")
     fields = drift.details.get("fields", {})
-    adopt(team_id=drift.object_id, actor=actor, values={k: v["litellm"] for k, v in fields.items()})
+    skipped = adopt(team_id=drift.object_id, actor=actor, values={k: v["litellm"] for k, v in fields.items()})
+    if skipped:
+        raise RepairError("adopted the team's other values; could not adopt: "
+                          + "; ".join(f"{name} ({why})" for name, why in sorted(skipped.items())))
     return "repaired"
 
 
@@ -220,14 +223,13 @@ def push_key_state(*, key_id: Any) -> None:
 
 
 def push_team_state(*, team_id: Any) -> None:
-    """Deliver ``team.sync``: create or update the LiteLLM team from the portal's active team row.
+    """Deliver ``team.sync``: create or update the LiteLLM team (limits, models, missing members) from the
+    portal's active team row, recording the team's sync state (``teams.services.team_sync_to_litellm``).
     Raises LiteLLMError."""
-    from integrations.services import ensure_litellm_team
     from teams.models import Team
+    from teams.services import team_sync_to_litellm
 
     team = Team.objects.filter(pk=team_id).first()
     if team is None or getattr(team, "status", "active") != "active":
         return
-    ensure_litellm_team(str(team.pk), team_alias=team.name, max_budget=team.max_budget,
-                        budget_duration=team.budget_duration, tpm_limit=team.tpm_limit, rpm_limit=team.rpm_limit,
-                        models=list(team.allowed_models or []))
+    team_sync_to_litellm(team=team)

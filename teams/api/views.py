@@ -225,7 +225,7 @@ class AdminUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         data.is_valid(raise_exception=True)
         result = services.users_bulk_limits(actor=request.user, values=dict(data.validated_data), request=request)
         return Response({"total": result.total, "updated": result.updated, "unchanged": result.unchanged,
-                         "failed": result.failed, "results": result.results})
+                         "failed": result.failed, "litellm_sync": result.sync, "results": result.results})
 
 
 class EffectiveLimitsView(APIView):

@@ -89,3 +89,26 @@ def activity_page(page: int, total_pages: int, rows: list[tuple[str, str, str, i
         entry["breakdown"]["models"][f"openai/{model}"] = {"metrics": _metrics(n, spend), "api_key_breakdown": {}}
     return {"results": list(results.values()),
             "metadata": {"total_spend": 0.0, "page": page, "total_pages": total_pages, "has_more": page < total_pages}}
+
+# /team/list on 1.103.7: a bare list, each row with its memberships and every key row of the team.
+TEAM_LIST = [{**TEAM, "spend": 2.5e-05, "team_memberships": [
+    {"user_id": "default_user_id", "team_id": TEAM_ID, "budget_id": None, "spend": 0.0, "total_spend": 0.0,
+     "litellm_budget_table": None}], "keys": [{**KEY_ROW, "team_id": TEAM_ID}]}]
+KEY_NOT_A_TEAM_MEMBER = {"error": {"message": f"User={USER_ID} is not a member of the team={TEAM_ID}. Check team members "
+                                              "via `/team/info`.", "type": "auth_error", "param": "None", "code": "403"}}
+TEAM_NOT_IN_DB = {"error": {"message": f"{{'error': \"Team doesn't exist in db. Team={TEAM_ID}. Create team via "
+                                       "`/team/new` call.\"}", "type": "auth_error", "param": "None", "code": "404"}}
+
+
+def user_row(user_id: str, **extra: object) -> dict:
+    """One /user/list row (1.103.7: team ids, ``key_count``, no keys)."""
+    return {"user_id": user_id, "user_alias": None, "team_id": None, "teams": [TEAM_ID], "user_role": "internal_user",
+            "max_budget": None, "spend": 0.0, "user_email": None, "models": [], "metadata": {},
+            "max_parallel_requests": None, "tpm_limit": None, "rpm_limit": None, "budget_duration": None,
+            "budget_reset_at": None, "key_count": 1, **extra}
+
+
+def user_list_page(page: int, page_size: int, total: int, user_ids: list[str]) -> dict:
+    """One /user/list page as 1.103.7 answers it (``total_pages`` is 0 when there is no user)."""
+    return {"users": [user_row(u) for u in user_ids], "total": total, "page": page, "page_size": page_size,
+            "total_pages": -(-total // page_size)}

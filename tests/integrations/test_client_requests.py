@@ -9,7 +9,12 @@ import responses
 from responses import matchers
 
 from integrations.litellm.client import LiteLLMClient, hash_key
-from integrations.litellm.errors import LiteLLMAlreadyExists, LiteLLMNotFound
+from integrations.litellm.errors import (
+    LiteLLMAlreadyExists,
+    LiteLLMNotFound,
+    LiteLLMRejected,
+    LiteLLMUnavailable,
+)
 from integrations.litellm.limits import UNLIMITED_SENTINEL
 from tests.integrations import payloads as p
 
@@ -157,6 +162,87 @@ def test_team_calls(client):
 
 
 @responses.activate
+def test_team_list_reads_the_bare_list_and_older_wrappers(client):
+    responses.get(f"{p.BASE}/team/list", json=p.TEAM_LIST, match=[AUTH, matchers.query_param_matcher({})])
+    responses.get(f"{p.BASE}/team/list", json={"teams": p.TEAM_LIST})
+    (team,) = client.team_list()
+    assert (team.team_id, team.spend, team.member_ids) == (p.TEAM_ID, 2.5e-05, {"default_user_id", p.USER_ID})
+    assert [t.team_id for t in client.team_list()] == [p.TEAM_ID]
+
+
+@responses.activate
+def test_team_reset_spend_verifies_by_reading_the_team_back(client):
+    responses.post(f"{p.BASE}/team/update", json={"team_id": p.TEAM_ID, "data": {**p.TEAM, "spend": 3.0}})
+    responses.get(f"{p.BASE}/team/info", json={**p.TEAM_INFO, "team_info": {**p.TEAM, "spend": 0.0}})
+    assert client.team_reset_spend(p.TEAM_ID).spend == 0
+    assert sent(0) == {"team_id": p.TEAM_ID, "spend": 0}
+
+
+@responses.activate
+def test_team_reset_spend_reports_a_proxy_that_ignores_it(client):
+    # 1.103.7: /team/update has no "spend" field, answers 200 and leaves the spend alone.
+    responses.post(f"{p.BASE}/team/update", json={"team_id": p.TEAM_ID, "data": {**p.TEAM, "spend": 3.0}})
+    responses.get(f"{p.BASE}/team/info", json={**p.TEAM_INFO, "team_info": {**p.TEAM, "spend": 3.0}})
+    with pytest.raises(LiteLLMRejected) as exc:
+        client.team_reset_spend(p.TEAM_ID)
+    assert exc.value.code == "team_spend_reset_unsupported" and not isinstance(exc.value, LiteLLMNotFound)
+
+
+@responses.activate
+def test_team_reset_spend_of_an_unknown_team_is_not_found(client):
+    responses.post(f"{p.BASE}/team/update", status=404, json=p.TEAM_NOT_FOUND)
+    with pytest.raises(LiteLLMNotFound):
+        client.team_reset_spend(p.TEAM_ID)
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_team_reset_spend_is_retried_when_litellm_is_unavailable(client):
+    responses.post(f"{p.BASE}/team/update", status=503, json={"error": {"message": "busy"}})
+    responses.post(f"{p.BASE}/team/update", json={"team_id": p.TEAM_ID, "data": p.TEAM})
+    responses.get(f"{p.BASE}/team/info", json=p.TEAM_INFO)
+    assert client.team_reset_spend(p.TEAM_ID).team_id == p.TEAM_ID
+    assert [c.request.method for c in responses.calls] == ["POST", "POST", "GET"]
+
+
+@responses.activate
+def test_user_list_walks_every_page_in_a_stable_order(client):
+    base = {"page_size": "2", "sort_by": "user_id", "sort_order": "asc"}
+    responses.get(f"{p.BASE}/user/list", json=p.user_list_page(1, 2, 3, ["u-a", "u-b"]),
+                  match=[AUTH, matchers.query_param_matcher({**base, "page": "1"})])
+    # A user created between the two reads (sorting before u-b) shifts u-b onto page 2 as well: it is kept
+    # once, and no user that existed when the walk started is skipped.
+    responses.get(f"{p.BASE}/user/list", json=p.user_list_page(2, 2, 4, ["u-b", "u-c"]),
+                  match=[matchers.query_param_matcher({**base, "page": "2"})])
+    users = client.user_list(page_size=2)
+    assert [u.user_id for u in users] == ["u-a", "u-b", "u-c"]
+    assert users[0].teams == [p.TEAM_ID] and users[0].keys == []
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_user_list_of_an_empty_proxy_is_one_call(client):
+    responses.get(f"{p.BASE}/user/list", json=p.user_list_page(1, 100, 0, []))
+    assert client.user_list() == []
+    assert responses.calls[0].request.params["page_size"] == "100"
+    assert len(responses.calls) == 1
+
+
+def test_user_list_refuses_a_page_size_litellm_would_refuse(client):
+    for size in (0, 101):
+        with pytest.raises(ValueError):
+            client.user_list(page_size=size)
+
+
+@responses.activate
+def test_user_list_with_an_unparseable_reply_is_a_bad_response(client):
+    responses.get(f"{p.BASE}/user/list", json={"data": []})
+    with pytest.raises(LiteLLMUnavailable) as exc:
+        client.user_list()
+    assert exc.value.code == "litellm_bad_response"
+
+
+@responses.activate
 def test_team_membership_is_idempotent(client):
     responses.post(f"{p.BASE}/team/member_add", json=p.TEAM)
     responses.post(f"{p.BASE}/team/member_add", status=400, json=p.MEMBER_ALREADY)
@@ -167,6 +253,40 @@ def test_team_membership_is_idempotent(client):
     assert client.team_member_add(p.TEAM_ID, p.USER_ID) is False
     assert client.team_member_delete(p.TEAM_ID, p.USER_ID) is True
     assert client.team_member_delete(p.TEAM_ID, p.USER_ID) is False
+
+
+@responses.activate
+def test_key_set_team_sends_only_the_team_by_hash(client):
+    responses.post(f"{p.BASE}/key/update", json={**p.KEY_ROW, "team_id": p.TEAM_ID}, match=[AUTH])
+    responses.post(f"{p.BASE}/key/update", json=p.KEY_ROW)
+    responses.post(f"{p.BASE}/key/update", json=p.KEY_ROW)
+    key = client.key_set_team(p.KEY, p.TEAM_ID)
+    assert (key.token, key.team_id) == (p.TOKEN, p.TEAM_ID)
+    assert sent() == {"key": p.TOKEN, "team_id": p.TEAM_ID}  # the secret never leaves with an update
+    assert client.key_set_team(p.TOKEN, None).team_id is None
+    assert sent() == {"key": p.TOKEN, "team_id": None}
+    client.key_set_team(p.TOKEN, "")
+    assert sent() == {"key": p.TOKEN, "team_id": None}
+
+
+@responses.activate
+def test_key_set_team_refusals_are_final(client):
+    responses.post(f"{p.BASE}/key/update", status=403, json=p.KEY_NOT_A_TEAM_MEMBER)
+    responses.post(f"{p.BASE}/key/update", status=404, json=p.TEAM_NOT_IN_DB)
+    with pytest.raises(LiteLLMRejected) as exc:
+        client.key_set_team(p.TOKEN, p.TEAM_ID)
+    assert exc.value.status == 403 and "not a member" in exc.value.reason
+    with pytest.raises(LiteLLMNotFound):
+        client.key_set_team(p.TOKEN, p.TEAM_ID)
+    assert len(responses.calls) == 2  # a 4xx is never retried
+
+
+@responses.activate
+def test_key_set_team_is_retried_when_litellm_is_unavailable(client):
+    responses.post(f"{p.BASE}/key/update", status=502, json={"error": {"message": "bad gateway"}})
+    responses.post(f"{p.BASE}/key/update", json={**p.KEY_ROW, "team_id": p.TEAM_ID})
+    assert client.key_set_team(p.TOKEN, p.TEAM_ID).team_id == p.TEAM_ID
+    assert len(responses.calls) == 2
 
 
 @responses.activate

@@ -241,6 +241,52 @@ def test_team_missing_or_different_follows_the_team_strategy(litellm, settings, 
     assert remote == (100.0 if strategy == "portal_wins" else 7.0)
 
 
+def test_team_edited_in_litellm_is_adopted_under_litellm_wins(litellm, settings,
+                                                              django_capture_on_commit_callbacks):
+    from teams.models import Team
+
+    settings.SYNC_STRATEGY_TEAMS = "litellm_wins"
+    make_model("gpt-test")
+    team = Team.objects.create(name="Data science", max_budget=Decimal("100"), tpm_limit=1000)
+    litellm.state.team_new({"team_id": str(team.pk), "team_alias": "Data science (LiteLLM)", "max_budget": 7.0,
+                            "tpm_limit": 50, "budget_duration": "7d", "models": ["gpt-test"]})
+    calls = len(litellm.calls)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = reconcile_run()
+    assert _drift(run).get("team_differs") == 1 and run.counts["actions"] == {"adopt_team": 1}
+    assert _items("team_differs")[0].status == DriftItem.Status.REPAIRED
+    team.refresh_from_db()
+    assert (team.name, team.max_budget, team.tpm_limit, team.budget_duration, team.allowed_models) == (
+        "Data science (LiteLLM)", Decimal("7"), 50, "7d", ["gpt-test"])
+    # Adopted, not pushed: LiteLLM keeps its values and only read calls went out.
+    assert litellm.state.teams[str(team.pk)]["max_budget"] == 7.0
+    assert all(c["method"] == "GET" for c in litellm.calls[calls:])
+    assert not Outbox.objects.filter(object_type="team", object_id=str(team.pk)).exists()
+    event = AuditEvent.objects.get(action="team.limits_adopted", target_id=str(team.pk))
+    assert event.metadata["changes"]["max_budget"] == "7.0000" and event.metadata["skipped"] == {}
+    assert AuditEvent.objects.filter(action="sync.adopt_team", target_id=str(team.pk)).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        again = reconcile_run()
+    assert _drift(again) == {} and again.counts["actions"] == {}
+
+
+def test_team_adoption_keeps_what_the_portal_cannot_take_and_reports_it(litellm, settings):
+    from teams.models import Team
+
+    settings.SYNC_STRATEGY_TEAMS = "litellm_wins"
+    Team.objects.create(name="Taken")
+    team = Team.objects.create(name="Ops", max_budget=Decimal("100"), soft_budget=Decimal("80"), rpm_limit=10)
+    litellm.state.team_new({"team_id": str(team.pk), "team_alias": "Taken", "max_budget": 50.0, "rpm_limit": 99,
+                            "models": ["not-in-the-catalogue"]})
+    run = reconcile_run()
+    assert _drift(run).get("team_differs") == 1
+    item = _items("team_differs")[0]
+    assert item.status == DriftItem.Status.FAILED
+    assert "team_alias" in item.error and "models" in item.error and "max_budget" in item.error
+    team.refresh_from_db()
+    assert (team.name, team.max_budget, team.rpm_limit, team.allowed_models) == ("Ops", Decimal("100"), 99, [])
+
+
 def test_dry_run_changes_nothing(keys, litellm, settings, subscribed):
     settings.SYNC_DRY_RUN = True
     saved = copy.deepcopy(litellm.state.keys[keys[0].token_hash])

@@ -1,16 +1,33 @@
 """Teams: CRUD and membership rights, LiteLLM mirroring (including failures), the Default Team and IdP
-group mappings, admin users and bulk limits, read-only admins."""
+group mappings, admin users and bulk limits, read-only admins.
+
+Changes after a team's creation reach LiteLLM through the outbox: delivered after commit (the tests run the
+on-commit callbacks with ``django_capture_on_commit_callbacks``), or by the sweep once LiteLLM is back."""
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
+from django.utils import timezone
 
+from integrations import outbox
+from integrations.models import Outbox
 from teams import services
 from teams.models import DEFAULT_TEAM_ID, Membership, Team, TeamGroupMapping, TeamRole
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def _later(seconds: int = 60):
+    """Past the outbox's first backoff (≤ SYNC_OUTBOX_BACKOFF_BASE_SECONDS)."""
+    return time_machine.travel(timezone.now() + timedelta(seconds=seconds), tick=False)
+
+
+def _remote_members(litellm, team) -> set[str]:
+    return {m["user_id"] for m in litellm.state.teams[str(team.pk)]["members_with_roles"]}
 
 
 def test_admin_creates_team_mirrored_to_litellm_with_limits(litellm, admin_client, user):
@@ -34,19 +51,32 @@ def test_create_when_litellm_down_is_503_and_creates_nothing(litellm, admin_clie
     assert not Team.objects.filter(name="Ops").exists()
 
 
-def test_update_sends_only_changes_and_keeps_local_row_when_litellm_fails(litellm, make_team, admin_user):
+def test_update_sends_only_changes_and_survives_litellm_down_until_one_sweep(
+        litellm, make_team, admin_user, django_capture_on_commit_callbacks):
     team = make_team(max_budget=Decimal("100"), budget_duration="30d")
     reset_before = litellm.state.teams[str(team.pk)]["budget_reset_at"]
-    services.team_update(team=team, actor=admin_user, tpm_limit=500)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.team_update(team=team, actor=admin_user, tpm_limit=500)
     update = litellm.calls_to("/team/update")[-1]["body"]
     assert update == {"team_id": str(team.pk), "tpm_limit": 500}  # budget_duration not re-sent
     assert reset_before
-    litellm.set_fault("error", status=503)
-    with pytest.raises(Exception) as exc:
-        services.team_update(team=team, actor=admin_user, max_budget=Decimal("50"))
-    assert getattr(exc.value, "status_code", None) == 503
     team.refresh_from_db()
-    assert team.max_budget == Decimal("100")
+    assert team.litellm_sync_state == "synced" and team.budget_reset_at
+    # LiteLLM down: the change is saved and pending (no 503), and nothing is lost.
+    litellm.set_fault("error", status=503)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.team_update(team=team, actor=admin_user, max_budget=Decimal("50"))
+    team.refresh_from_db()
+    assert team.max_budget == Decimal("50") and team.litellm_sync_state == "pending"
+    assert litellm.state.teams[str(team.pk)]["max_budget"] == 100.0
+    entry = Outbox.objects.get(object_type="team", object_id=str(team.pk), operation="team.sync",
+                               status=Outbox.Status.FAILED)
+    assert entry.payload == {"fields": ["max_budget"]}
+    litellm.clear_fault()
+    with _later():
+        assert outbox.outbox_sweep()["done"] == 1
+    team.refresh_from_db()
+    assert litellm.state.teams[str(team.pk)]["max_budget"] == 50.0 and team.litellm_sync_state == "synced"
 
 
 def test_member_cannot_add_members_and_other_team_is_404(litellm, make_team, user, other_user):
@@ -68,39 +98,86 @@ def test_member_cannot_add_members_and_other_team_is_404(litellm, make_team, use
     assert str(team.pk) in listed and str(hidden.pk) not in listed
 
 
-def test_owner_adds_and_removes_members_in_litellm_too(litellm, make_team, user, other_user):
+def test_owner_adds_and_removes_members_in_litellm_too(litellm, make_team, user, other_user,
+                                                     django_capture_on_commit_callbacks):
     from rest_framework.test import APIClient
 
     team = make_team(owner=user)
+    assert str(user.pk) in _remote_members(litellm, team)  # the owner, with the synchronous create
     client = APIClient()
     client.force_authenticate(user)
-    response = client.post(f"/api/v1/teams/{team.pk}/members", {"username": other_user.username, "role": "admin"},
-                           format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/api/v1/teams/{team.pk}/members",
+                               {"username": other_user.username, "role": "admin"}, format="json")
     assert response.status_code == 201, response.json()
-    assert str(other_user.pk) in {m["user_id"] for m in litellm.state.teams[str(team.pk)]["members_with_roles"]}
-    assert client.delete(f"/api/v1/teams/{team.pk}/members/{other_user.pk}").status_code == 204
-    assert str(other_user.pk) not in {m["user_id"] for m in litellm.state.teams[str(team.pk)]["members_with_roles"]}
+    assert str(other_user.pk) in _remote_members(litellm, team)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.delete(f"/api/v1/teams/{team.pk}/members/{other_user.pk}").status_code == 204
+    assert str(other_user.pk) not in _remote_members(litellm, team)
+    assert set(Outbox.objects.filter(object_id=str(team.pk)).values_list("operation", "status")) == {
+        ("team.member_add", Outbox.Status.DONE), ("team.member_delete", Outbox.Status.DONE)}
     assert not Membership.objects.filter(team=team, user=other_user).exists()
     # The last owner cannot leave the team ownerless.
     assert client.delete(f"/api/v1/teams/{team.pk}/members/{user.pk}").status_code == 400
 
 
-def test_member_add_when_litellm_down_changes_nothing(litellm, make_team, user, other_user):
+def test_member_add_and_remove_while_litellm_is_down_are_delivered_in_order_after_it_returns(
+        litellm, make_team, user, other_user, django_capture_on_commit_callbacks):
     team = make_team(owner=user)
-    litellm.set_fault("error", status=503, paths=["/team/member_add"])
-    with pytest.raises(Exception) as exc:
-        services.team_member_add(team=team, user=other_user, actor=user)
-    assert getattr(exc.value, "status_code", None) == 503
+    litellm.set_fault("error", status=503, paths=["/team/member_add", "/team/member_delete"])
+    with django_capture_on_commit_callbacks(execute=True):
+        membership = services.team_member_add(team=team, user=other_user, actor=user)
+    assert Membership.objects.filter(team=team, user=other_user).exists()  # saved, no 503
+    assert str(other_user.pk) not in _remote_members(litellm, team)
+    entry = Outbox.objects.get(object_id=str(team.pk), operation="team.member_add", status=Outbox.Status.FAILED)
+    assert entry.payload == {"user_id": str(other_user.pk)}
+    litellm.clear_fault()
+    with _later():
+        assert outbox.outbox_sweep()["done"] == 1
+    assert str(other_user.pk) in _remote_members(litellm, team)
+    # Removal while down: saved at once, delivered by one sweep once LiteLLM is back.
+    litellm.set_fault("error", status=503, paths=["/team/member_delete"])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.team_member_remove(membership=membership, actor=user)
     assert not Membership.objects.filter(team=team, user=other_user).exists()
+    assert str(other_user.pk) in _remote_members(litellm, team)
+    litellm.clear_fault()
+    with _later(120):
+        assert outbox.outbox_sweep()["done"] == 1
+    assert str(other_user.pk) not in _remote_members(litellm, team)
 
 
-def test_rename_by_owner_but_limits_only_by_admin(litellm, make_team, user):
+def test_member_handlers_are_idempotent(litellm, make_team, user, other_user):
+    """Adding a member LiteLLM already has, or removing one it does not list, is done (a redelivery)."""
+    team = make_team(owner=user)
+    for operation in ("team.member_add", "team.member_add"):  # the owner is already a LiteLLM member
+        entry = outbox.outbox_enqueue(object_type="team", object_id=team.pk, operation=operation,
+                                      payload={"user_id": str(user.pk)}, deliver=False)
+        assert outbox.outbox_deliver(entry_id=entry.pk) == "done"
+    entry = outbox.outbox_enqueue(object_type="team", object_id=team.pk, operation="team.member_delete",
+                                  payload={"user_id": str(other_user.pk)}, deliver=False)
+    assert outbox.outbox_deliver(entry_id=entry.pk) == "done"  # never a member: nothing to remove
+    # A delete whose user is a portal member again is skipped (the re-add is what counts).
+    entry = outbox.outbox_enqueue(object_type="team", object_id=team.pk, operation="team.member_delete",
+                                  payload={"user_id": str(user.pk)}, deliver=False)
+    assert outbox.outbox_deliver(entry_id=entry.pk) == "done"
+    assert str(user.pk) in _remote_members(litellm, team)
+    # A team LiteLLM lost is re-created from the portal row, members included.
+    del litellm.state.teams[str(team.pk)]
+    entry = outbox.outbox_enqueue(object_type="team", object_id=team.pk, operation="team.member_add",
+                                  payload={"user_id": str(user.pk)}, deliver=False)
+    assert outbox.outbox_deliver(entry_id=entry.pk) == "done"
+    assert str(user.pk) in _remote_members(litellm, team)
+
+
+def test_rename_by_owner_but_limits_only_by_admin(litellm, make_team, user, django_capture_on_commit_callbacks):
     from rest_framework.test import APIClient
 
     team = make_team(owner=user)
     client = APIClient()
     client.force_authenticate(user)
-    assert client.patch(f"/api/v1/teams/{team.pk}", {"name": "Renamed"}, format="json").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.patch(f"/api/v1/teams/{team.pk}", {"name": "Renamed"}, format="json").status_code == 200
     assert litellm.state.teams[str(team.pk)]["team_alias"] == "Renamed"
     assert client.patch(f"/api/v1/teams/{team.pk}", {"max_budget": "9999"}, format="json").status_code == 403
 
@@ -161,39 +238,67 @@ def test_readonly_admin_reads_everything_and_changes_nothing(litellm, make_team,
     assert user.max_budget is None
 
 
-def test_admin_sets_user_limits_litellm_first(litellm, admin_client, user):
-    response = admin_client.patch(f"/api/v1/admin/users/{user.pk}",
-                                  {"max_budget": "42", "tpm_limit": 900, "budget_duration": "7d"}, format="json")
+def test_admin_sets_user_limits_saved_then_pushed_and_kept_while_litellm_is_down(
+        litellm, admin_client, user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.patch(f"/api/v1/admin/users/{user.pk}",
+                                      {"max_budget": "42", "tpm_limit": 900, "budget_duration": "7d"}, format="json")
     assert response.status_code == 200, response.json()
     user.refresh_from_db()
-    assert user.max_budget == Decimal("42") and user.tpm_limit == 900
+    assert user.max_budget == Decimal("42") and user.tpm_limit == 900 and user.litellm_sync_state == "synced"
     remote = litellm.state.users[str(user.pk)]
     assert remote["max_budget"] == 42.0 and remote["tpm_limit"] == 900 and remote["budget_duration"] == "7d"
+    entry = Outbox.objects.get(object_type="user", object_id=str(user.pk))
+    assert entry.operation == "user.sync" and entry.status == Outbox.Status.DONE
+    # LiteLLM down: 200 with the change saved and the user pending (no 503), nothing lost.
     litellm.set_fault("error", status=503)
-    assert admin_client.patch(f"/api/v1/admin/users/{user.pk}", {"max_budget": "1"},
-                              format="json").status_code == 503
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.patch(f"/api/v1/admin/users/{user.pk}", {"max_budget": "1"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["litellm_sync_state"] == "pending" and response.json()["max_budget"] == "1.0000"
     user.refresh_from_db()
-    assert user.max_budget == Decimal("42")
+    assert user.max_budget == Decimal("1") and user.litellm_sync_state == "pending"
+    assert litellm.state.users[str(user.pk)]["max_budget"] == 42.0
+    litellm.clear_fault()
+    with _later():
+        assert outbox.outbox_sweep()["done"] == 1
+    user.refresh_from_db()
+    assert litellm.state.users[str(user.pk)]["max_budget"] == 1.0 and user.litellm_sync_state == "synced"
 
 
-def test_bulk_limits_reports_each_user_and_survives_partial_litellm_failure(litellm, admin_client, admin_user):
+def test_bulk_limits_reports_each_user_and_survives_partial_litellm_failure(
+        litellm, admin_client, admin_user, django_capture_on_commit_callbacks):
     users = [UserFactory(username=f"bulk{i}") for i in range(3)]
     # The first user's LiteLLM read fails once (usernames are processed in order: admin*, bulk0, ...).
-    first = sorted([admin_user, *users], key=lambda u: u.username)[0]
+    everyone = sorted([admin_user, *users], key=lambda u: u.username)
+    first = everyone[0]
     litellm.set_fault("error", status=503, count=1, paths=["/user/info"])
-    response = admin_client.post("/api/v1/admin/users/bulk-limits", {"max_budget": "7", "rpm_limit": 30},
-                                 format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post("/api/v1/admin/users/bulk-limits", {"max_budget": "7", "rpm_limit": 30},
+                                     format="json")
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert body["total"] == 4 and body["failed"] == 1 and body["updated"] == 3
-    failed = [r for r in body["results"] if r["status"] == "failed"]
-    assert failed[0]["user_id"] == str(first.pk)
-    first.refresh_from_db()
-    assert first.max_budget is None
-    for u in users:
+    # Every user is saved; each one's LiteLLM push is on its way (delivered after commit, here after the reply).
+    assert body["total"] == 4 and body["failed"] == 0 and body["updated"] == 4
+    assert body["litellm_sync"] == {"synced": 0, "pending": 4, "error": 0}
+    assert [(r["user_id"], r["status"], r["litellm_sync_state"]) for r in body["results"]] == [
+        (str(u.pk), "updated", "pending") for u in everyone]
+    for u in everyone:
         u.refresh_from_db()
-        if u.pk != first.pk:
-            assert u.max_budget == Decimal("7") and litellm.state.users[str(u.pk)]["rpm_limit"] == 30
+        assert u.max_budget == Decimal("7") and u.rpm_limit == 30
+        if u.pk == first.pk:  # its delivery met the failure: still pending, nothing lost
+            assert u.litellm_sync_state == "pending"
+            assert litellm.state.users.get(str(u.pk), {}).get("rpm_limit") != 30
+        else:
+            assert u.litellm_sync_state == "synced" and litellm.state.users[str(u.pk)]["rpm_limit"] == 30
+    with _later():
+        assert outbox.outbox_sweep()["done"] == 1
+    first.refresh_from_db()
+    assert first.litellm_sync_state == "synced" and litellm.state.users[str(first.pk)]["max_budget"] == 7.0
+    # A second run changes nobody.
+    again = admin_client.post("/api/v1/admin/users/bulk-limits", {"max_budget": "7", "rpm_limit": 30},
+                              format="json").json()
+    assert again["unchanged"] == 4 and again["updated"] == 0
 
 
 def test_admin_user_list_filters(admin_client):

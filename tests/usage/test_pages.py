@@ -41,7 +41,8 @@ def test_user_dashboard_reports_a_bad_range_and_falls_back(user, litellm_double)
 
 @pytest.mark.django_db
 def test_admin_dashboard_roles(user, admin_user, readonly_admin, usage_today):
-    assert login(user).get("/usage/admin/").status_code == 403
+    assert login(user).get("/usage/admin/").status_code == 404
+    assert login(user).post("/usage/admin/refresh").status_code == 404
     readonly = login(readonly_admin).get("/usage/admin/?by=model&sort=-requests").content.decode()
     assert "m-secret" in readonly and "Refresh today" not in readonly
     admin_html = login(admin_user).get(f"/usage/admin/?usernames={user.username}&by=user").content.decode()

@@ -88,7 +88,7 @@ class UsageBudgetApi(APIView):
         return Response(BudgetSerializer(data).data)
 
 
-_FORMAT_PARAM = OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), required=True)
+_FORMAT_PARAM = OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), default="csv")
 
 
 class _ExportApi(APIView):
@@ -100,7 +100,7 @@ class _ExportApi(APIView):
     prefix = "usage-export"
 
     def get(self, request: Request) -> Any:
-        fmt = request.query_params.get("format", "")
+        fmt = request.query_params.get("format") or "csv"
         if fmt not in EXPORT_FORMATS:
             raise ValidationFailed("Choose an export format.", code="invalid_format",
                                    details={"fields": {"format": ["Use csv or json."]}})
@@ -149,12 +149,12 @@ class AdminUsageBreakdownApi(_AnalyticsThrottled):
 
     @extend_schema(
         parameters=[AdminUsageQuerySerializer,
-                    OpenApiParameter("by", str, enum=list(selectors.BREAKDOWN_DIMENSIONS), required=True),
+                    OpenApiParameter("by", str, enum=list(selectors.BREAKDOWN_DIMENSIONS), default="user"),
                     OpenApiParameter("sort", str, description="Field, '-' prefix for descending; default -spend."),
                     OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
         responses=OpenApiTypes.OBJECT, operation_id="admin_usage_breakdown")
     def get(self, request: Request) -> Response:
-        by = request.query_params.get("by", "")
+        by = request.query_params.get("by") or "user"
         filters = filters_from_request(request, admin_view=True)
         rows = selectors.usage_breakdown(actor=request.user, filters=filters, by=by,
                                          sort=request.query_params.get("sort"))
