@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.providers.config import (
@@ -572,6 +573,24 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content security policy (django-csp): scripts only from our origin or inline with the per-request nonce
+# (templates use {{ request.csp_nonce }}; never 'unsafe-inline' for scripts, so no inline event handlers);
+# the playground calls LiteLLM from the browser, hence LITELLM_PUBLIC_URL in connect-src. Styles keep
+# 'unsafe-inline' for style attributes (a nonce would not cover them and would disable 'unsafe-inline').
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF, *([LITELLM_PUBLIC_URL] if LITELLM_PUBLIC_URL else [])],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 if not DEBUG:
     # TLS ends at the OpenShift Route / Ingress, which sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -584,6 +603,7 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+    LANGUAGE_COOKIE_SECURE = True
 
 # ---------------------------------------------------------------------------------------------------------
 # Logging: one line per event, with the request id; JSON in production.

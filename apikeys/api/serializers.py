@@ -115,8 +115,8 @@ class ApiKeyOutputSerializer(serializers.ModelSerializer):
     spend_available = serializers.SerializerMethodField()
     budget_reset_at = serializers.SerializerMethodField()
     budget_utilization = serializers.SerializerMethodField()
-    rotated_from = serializers.UUIDField(source="rotated_from_id", read_only=True)
-    team_id = serializers.UUIDField(read_only=True)
+    rotated_from = serializers.UUIDField(source="rotated_from_id", read_only=True, allow_null=True)
+    team_id = serializers.UUIDField(read_only=True, allow_null=True)
 
     class Meta:
         model = ApiKey

@@ -203,6 +203,22 @@
     }
   });
 
+  /* ------------------------------------------------------------ no inline handlers (CSP) */
+  /* The content security policy allows no inline script, so forms ask with data-confirm-message, */
+  /* selects submit their form with data-autosubmit and script-driven forms opt out with data-no-submit. */
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches) { return; }
+    if (form.matches("form[data-no-submit]")) { event.preventDefault(); return; }
+    if (form.matches("form[data-confirm-message]") && !window.confirm(form.getAttribute("data-confirm-message"))) {
+      event.preventDefault();
+    }
+  });
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.matches && el.matches("[data-autosubmit]") && el.form) { el.form.requestSubmit ? el.form.requestSubmit() : el.form.submit(); }
+  });
+
   /* ------------------------------------------------------------ start */
   function init() {
     syncNavToggle();

@@ -6,6 +6,7 @@ was and must not have reached LiteLLM.
 """
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -21,10 +22,8 @@ from tests.security.conftest import (
     diff_snapshots,
     isolated,
 )
-from tests.security.matrix import MATRIX, TEAM_OF, Row, is_refusal
+from tests.security.matrix import MATRIX, TEAM_MEMBER, TEAM_OF, TEAM_PEER, Row, is_refusal
 from tests.security.routes import EXCLUDED_PREFIXES, project_routes
-
-TEAM_MEMBER = {"A": "alice", "B": "bob"}
 
 
 def placeholders(world: World, owner: str | None, kind: str) -> dict[str, str]:
@@ -36,7 +35,8 @@ def placeholders(world: World, owner: str | None, kind: str) -> dict[str, str]:
                    pending=str(objs["pending"].pk), token=str(objs["token"].pk),
                    notification=str(objs["notification"].pk))
     elif kind == "teams":
-        ctx.update(team=str(world.teams[owner].pk), member=str(world.users[TEAM_MEMBER[owner]].pk))
+        ctx.update(team=str(world.teams[owner].pk), member=str(world.users[TEAM_MEMBER[owner]].pk),
+                   peer=str(world.users[TEAM_PEER[owner]].pk))
     return ctx
 
 
@@ -87,6 +87,7 @@ def run_row(world: World, row: Row) -> list[str]:
             refusal = is_refusal(expected)
             double.restore(saved)
             world.double._server.calls.clear()
+            cookies = copy.deepcopy(world.client(actor).cookies)  # e.g. the language cookie of set-language
 
             def cell(actor: str = actor, refusal: bool = refusal) -> tuple[int, list[str], str]:
                 before = db_snapshot() if refusal else None
@@ -100,6 +101,7 @@ def run_row(world: World, row: Row) -> list[str]:
                 return response.status_code, changed, response.content[:300].decode(errors="replace")
 
             status, changed, content = isolated(cell)
+            world.client(actor).cookies = cookies
             calls = [f"{c['method']} {c['path']}" for c in world.double.calls] if refusal else []
             where = f"{row.method} {path} as {actor}" + (f" on {owner}'s" if owner else "")
             if status != expected:
@@ -113,7 +115,8 @@ def run_row(world: World, row: Row) -> list[str]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("row", MATRIX, ids=[f"{r.method} {r.route}" for r in MATRIX])
+@pytest.mark.parametrize("row", MATRIX, ids=[f"{r.method} {r.route}{' (' + r.note + ')' if r.note else ''}"
+                                             for r in MATRIX])
 def test_authorisation_matrix(module_world: World, row: Row) -> None:
     failures = run_row(module_world, row)
     assert not failures, "\n".join(failures)
