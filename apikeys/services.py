@@ -31,6 +31,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apikeys.keygen import MintedSecret, build_alias, mint_secret, new_alias_suffix
 from apikeys.models import ApiKey, ApiKeyModel, ApiKeySettings, KeyStatus, KeyType
@@ -145,9 +146,31 @@ def _remote_update(*, key: ApiKey, **fields: Any) -> None:
     change goes first, in its own call (``key_set_team``; ``key_update`` has no ``team_id``)."""
     if "team_id" in fields:
         team_id = fields.pop("team_id")
-        _client().key_set_team(key.token_hash, str(team_id) if team_id else None)
+        _remote_set_team(key=key, team_id=str(team_id) if team_id else None)
     if fields:
         _client().key_update(key.token_hash, **fields)
+
+
+def _remote_set_team(*, key: ApiKey, team_id: str | None) -> None:
+    """Charge the key to a team in LiteLLM, turning LiteLLM's team checks into a clear 400.
+
+    LiteLLM answers 404 for an unknown *team* exactly as for an unknown key, so a 404 is only "the key is
+    gone" (broken) when ``/key/info`` confirms it; its 403s (owner not a member, models or limits beyond
+    the team's) are the user's to fix, not an upstream failure.
+    """
+    client = _client()
+    try:
+        client.key_set_team(key.token_hash, team_id)
+    except LiteLLMNotFound:
+        if client.key_get(key.token_hash) is None:
+            raise
+        message = _("LiteLLM does not know this team yet; try again in a minute.")
+        raise ValidationFailed(message, details={"fields": {"team_id": [message]}}) from None
+    except LiteLLMRejected as exc:
+        if exc.status != 403:
+            raise
+        message = _("LiteLLM refused to charge this key to the team: %(reason)s") % {"reason": exc.reason}
+        raise ValidationFailed(message, details={"fields": {"team_id": [message]}}) from None
 
 
 def _remote_reset_spend(*, key: ApiKey) -> None:
