@@ -39,7 +39,8 @@ def _admin_or_404(request: HttpRequest) -> None:
         raise Http404
 
 
-def _run(request: HttpRequest, fn: Any, ok: str, **kwargs: Any) -> bool:
+def _run(request: HttpRequest, fn: Any, ok: str, /, **kwargs: Any) -> bool:
+    # Positional-only: callers pass the service its own ``request=`` (that collided: TypeError, a 500).
     try:
         fn(**kwargs)
     except ApplicationError as exc:

@@ -209,7 +209,7 @@ class ApiKeySettingsSerializer(serializers.ModelSerializer):
     """The admin's key defaults and ceilings (``null`` = no default / no ceiling)."""
 
     never_expires_allowed = serializers.BooleanField(read_only=True)
-    updated_by = serializers.CharField(source="updated_by.username", read_only=True, default=None)
+    updated_by = serializers.CharField(source="updated_by.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = ApiKeySettings

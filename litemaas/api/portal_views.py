@@ -34,8 +34,12 @@ from litemaas.markdown import render_markdown_inline
 from litemaas.models import Announcement, AnnouncementHistory, BrandingImage
 from litemaas.models.announcements import AnnouncementStyle
 
-
 # --------------------------------------------------------------------------------------------- banners
+# Security requirements of a public operation that also accepts a token or a session (the empty alternative
+# tells clients and schemathesis that no credentials are needed).
+PUBLIC_AUTH = [{"personalAccessToken": []}, {"cookieAuth": []}, {}]
+
+
 class ActiveBannerSerializer(serializers.Serializer):
     """A banner as users see it: the text in their language (Markdown source and sanitised HTML)."""
 
@@ -126,6 +130,7 @@ class AdminBannerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     serializer_class = BannerSerializer
     permission_classes = [IsAdminOrReadOnlyAdmin, TokenScopePermission]
     queryset = Announcement.objects.none()
+    lookup_value_regex = r"\d+"  # a non-numeric id is a 404 (it was a 500 on /history: int("abc"))
 
     def get_queryset(self) -> QuerySet[Announcement]:
         return sel.announcement_list(user=self.request.user)
@@ -186,7 +191,7 @@ class BrandingView(APIView):
 
     permission_classes = [CanChangeBrandingOrRead, TokenScopePermission]
 
-    @extend_schema(summary="Branding (public)", responses=BrandingSerializer)
+    @extend_schema(summary="Branding (public)", responses=BrandingSerializer, auth=PUBLIC_AUTH)
     def get(self, request: Request) -> Response:
         return Response(BrandingSerializer(sel.branding_get()).data)
 
@@ -208,7 +213,7 @@ class BrandingImageView(APIView):
     permission_classes = [CanChangeBrandingOrRead, TokenScopePermission]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(summary="A branding image (public)", responses={(200, "image/png"): bytes})
+    @extend_schema(summary="A branding image (public)", responses={(200, "image/png"): bytes}, auth=PUBLIC_AUTH)
     def get(self, request: Request, kind: str) -> HttpResponse:
         from litemaas.portal_views import branding_image
 
@@ -223,7 +228,9 @@ class BrandingImageView(APIView):
             raw = upload.read(BRANDING_IMAGE_MAX_BYTES + 1)
         else:
             try:
-                raw = base64.b64decode(str(request.data.get("data", "")), validate=True)
+                # A JSON body that is not an object (``[null]``) has no "data": same answer as bad base64.
+                data = request.data.get("data", "") if hasattr(request.data, "get") else ""
+                raw = base64.b64decode(str(data), validate=True)
             except (binascii.Error, ValueError) as exc:
                 raise ValidationFailed(_("Send the image as base64 in \"data\" or as a multipart \"file\"."),
                                        details={"fields": {"data": [_("Not valid base64.")]}}) from exc
@@ -249,6 +256,15 @@ class PortalSettingsSerializer(serializers.Serializer):
     new_user_budget_duration = serializers.CharField(required=False, allow_blank=True)
 
 
+class PortalSettingsOutSerializer(PortalSettingsSerializer):
+    """What GET and PATCH answer: the stored values, the current currency and the defaults in force
+    (documentation only; the schema said ``{"settings": {...}}``, which the views never sent)."""
+
+    currency = serializers.DictField()
+    effective_new_user_defaults = serializers.DictField(child=serializers.CharField(allow_null=True))
+    server_defaults = serializers.DictField(child=serializers.CharField(allow_null=True))
+
+
 def _settings_payload() -> dict[str, Any]:
     row = sel.portal_settings_get()
     currency = sel.current_currency()
@@ -269,13 +285,12 @@ class AdminSettingsView(APIView):
 
     permission_classes = [IsAdminOrReadOnlyAdmin, TokenScopePermission]
 
-    @extend_schema(summary="Portal settings", responses=inline_serializer("PortalSettingsOut", {
-        "settings": PortalSettingsSerializer()}))
+    @extend_schema(summary="Portal settings", responses=PortalSettingsOutSerializer)
     def get(self, request: Request) -> Response:
         return Response(_settings_payload())
 
     @extend_schema(summary="Change portal settings", request=PortalSettingsSerializer,
-                   responses=inline_serializer("PortalSettingsPatchOut", {"settings": PortalSettingsSerializer()}))
+                   responses=PortalSettingsOutSerializer)
     def patch(self, request: Request) -> Response:
         serializer = PortalSettingsSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)

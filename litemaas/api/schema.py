@@ -8,7 +8,7 @@ instead of on each view (an operation's own ``extend_schema(responses=...)`` ent
   operations); 403: the role or the token's scope does not allow it (a read-only token on a write);
 - 404: an object outside the caller's scope, on operations with path parameters; a page past the end of
   a paginated list;
-- 400: invalid input, on operations that take a body or query parameters;
+- 400: invalid input, on operations that take a body, query or path parameters (a malformed id);
 - 429: throttled (every operation is throttled); 503: the database or LiteLLM is unavailable.
 """
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _codes_for(operation: dict[str, Any], path_item: dict[str, Any], method: str
     codes = ["401", "403", "429", "503"]
     if any(p.get("in") == "path" for p in params) or any(p.get("name") == "page" for p in params):
         codes.append("404")
-    if "requestBody" in operation or any(p.get("in") == "query" for p in params) or method != "get":
+    if "requestBody" in operation or any(p.get("in") in ("query", "path") for p in params) or method != "get":
         codes.append("400")
     return codes
 

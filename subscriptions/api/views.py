@@ -14,6 +14,7 @@ from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 from integrations.sync_runs import sync_run_list
 from litemaas.api.permissions import IsAdminOrReadOnlyAdmin, TokenScopePermission
+from litemaas.api.serializers import ErrorSerializer
 from subscriptions import selectors, services
 from subscriptions.api import serializers as s
 from subscriptions.models import ModelType
@@ -58,7 +59,8 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     def get_object(self):
         return selectors.subscription_get_for_user(user=self.request.user, subscription_id=self.kwargs["pk"])
 
-    @extend_schema(request=s.SubscriptionCreateSerializer, responses={201: s.SubscriptionSerializer})
+    # 404: the model_id names no catalogue model.
+    @extend_schema(request=s.SubscriptionCreateSerializer, responses={201: s.SubscriptionSerializer, 404: ErrorSerializer})
     def create(self, request: Request) -> Response:
         data = _valid(s.SubscriptionCreateSerializer, request.data)
         subscription = services.subscription_create(user=request.user, model_id=data["model_id"],
@@ -85,6 +87,9 @@ class AdminModelViewSet(viewsets.GenericViewSet):
 
     permission_classes = [IsAdminOrReadOnlyAdmin, TokenScopePermission]
     serializer_class = s.AdminModelSerializer
+    # The URL names the model ``model_id``; DRF's OPTIONS (metadata) calls get_object() with these (it was a 500).
+    lookup_field = "pk"
+    lookup_url_kwarg = "model_id"
 
     def get_queryset(self):
         params = self.request.query_params
@@ -98,7 +103,8 @@ class AdminModelViewSet(viewsets.GenericViewSet):
     def retrieve(self, request: Request, model_id: str) -> Response:
         return Response(s.AdminModelSerializer(selectors.model_get_admin(model_id=model_id)).data)
 
-    @extend_schema(request=s.AdminModelCreateSerializer, responses={201: s.AdminModelSerializer})
+    # 409: a model with this id already exists.
+    @extend_schema(request=s.AdminModelCreateSerializer, responses={201: s.AdminModelSerializer, 409: ErrorSerializer})
     def create(self, request: Request) -> Response:
         data = _valid(s.AdminModelCreateSerializer, request.data)
         model = services.model_create(actor=request.user, model_id=data.pop("id"), data=data, request=request)

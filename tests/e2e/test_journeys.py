@@ -114,12 +114,19 @@ def test_user_and_admin_journey(pages, openshift, portal_litellm, live_server):
     pages.step(f"the key works against LiteLLM ({portal_litellm.kind})")
     calls = 0
     for n in range(CALLS):
-        response = requests.post(f"{portal_litellm.url}/v1/chat/completions", timeout=30,
-                                 headers={"Authorization": f"Bearer {secret}"},
-                                 json={"model": portal_litellm.model, "messages": [{"role": "user", "content": f"hi {n}"}]})
+        for _attempt in range(3):
+            response = requests.post(f"{portal_litellm.url}/v1/chat/completions", timeout=30,
+                                     headers={"Authorization": f"Bearer {secret}"},
+                                     json={"model": portal_litellm.model, "messages": [{"role": "user", "content": f"hi {n}"}]})
+            # LiteLLM 1.103.7 now and then refuses a call made right after another on a key that has a user_id
+            # with a spurious budget_exceeded ("Current cost" = max budget + 1e-18); a moment later it passes.
+            if response.status_code != 429:
+                break
+            time.sleep(2)
         assert response.status_code == 200, (n, response.status_code, response.text[:500])
         assert response.json()["choices"][0]["message"]["content"]
         calls += 1
+        time.sleep(1)
 
     pages.step("admin refreshes today's usage until the calls show up")
 

@@ -30,6 +30,7 @@ OWNERS = ("alice", "bob", "carol", "ro", "admin")
 OPEN_MODEL = "gpt-sec"
 SPARE_MODEL = "gpt-spare"
 RESTRICTED_MODEL = "gpt-restricted"
+RESTRICTED_MODEL_2 = "gpt-restricted-2"  # nobody subscribes to it in the world
 
 # Tables a refused request must leave alone; what is deliberately not compared, and why.
 SNAPSHOT_APPS = ("accounts", "teams", "subscriptions", "apikeys", "usage", "integrations", "litemaas")
@@ -144,6 +145,7 @@ def build_world(litellm: Any) -> World:
     for model_id in (OPEN_MODEL, SPARE_MODEL):
         _make_model(model_id)
     _make_model(RESTRICTED_MODEL, restricted=True)
+    _make_model(RESTRICTED_MODEL_2, restricted=True)
     admin = users["admin"]
     team_a = team_services.team_create(actor=admin, name="Team A")
     team_b = team_services.team_create(actor=admin, name="Team B")

@@ -40,8 +40,16 @@ def refused(status: int) -> Refused:
     return Refused(status)
 
 
+class Attempted(int):
+    """An error status that is not a refusal: the caller was authorised and the operation ran and failed
+    (it may record the failure, e.g. on the drift item)."""
+
+    refused = False
+
+
 def is_refusal(status: int) -> bool:
-    return status >= 400 or getattr(status, "refused", False)
+    flag = getattr(status, "refused", None)
+    return flag if flag is not None else status >= 400
 
 
 Expect = Callable[[str, str | None], int]
@@ -268,8 +276,8 @@ MATRIX: list[Row] = [
     Row("subscriptions-api:admin-model-test", "POST", f"{A}/admin/models/test", api_admin_write(),
         body={"api_base": "http://127.0.0.1:9/v1", "backend_model_name": "openai/x"}),
     Row("subscriptions-api:admin-sync-run-list", "GET", f"{A}/admin/sync-runs", api_admin_read()),
-    Row("subscriptions:catalogue", "GET", "/models/", page_signed_in()),
-    Row("subscriptions:model-detail", "GET", "/models/gpt-sec", page_signed_in()),
+    Row("subscriptions:catalogue", "GET", "/models/", public(), note="the catalogue is public"),
+    Row("subscriptions:model-detail", "GET", "/models/gpt-sec", public()),
     Row("subscriptions:list", "GET", "/subscriptions/", page_signed_in()),
     Row("subscriptions:subscribe", "POST", "/subscriptions/new", page_signed_in(302), form=True,
         body={"model_id": "gpt-spare"}),
@@ -335,7 +343,7 @@ MATRIX: list[Row] = [
         api_admin_write(201), owners="users", body={}),
     Row("apikeys:list", "GET", "/api-keys/", page_signed_in()),
     Row("apikeys:create", "GET", "/api-keys/new", page_signed_in()),
-    Row("apikeys:create", "POST", "/api-keys/new", page_signed_in(302), form=True,
+    Row("apikeys:create", "POST", "/api-keys/new", page_signed_in(200), form=True, note="shows the secret once",
         body={"name": "new-key", "model_ids": "gpt-sec", "expiry": "30"}),
     Row("apikeys:settings", "GET", "/api-keys/settings", page_admin_read()),
     Row("apikeys:settings", "POST", "/api-keys/settings", page_admin_write(), form=True,
@@ -389,7 +397,8 @@ MATRIX: list[Row] = [
         page_team(302, manage=True, member_refused=refused(302), ro=refused(302)),
         owners="teams", form=True, body={"name": "Renamed", "description": "x"}),
     Row("teams:admin-list", "GET", "/admin-teams/", page_admin_read()),
-    Row("teams:admin-create", "POST", "/admin-teams/new", page_admin_write(), form=True, body={"name": "Team C"}),
+    Row("teams:admin-create", "POST", "/admin-teams/new", page_admin_write(ro=refused(302)), form=True,
+        body={"name": "Team C"}),
     Row("teams:admin-users", "GET", "/admin-users/", page_admin_read()),
     Row("teams:admin-user-detail", "GET", "/admin-users/{user}/", page_admin_read(), owners="users"),
     Row("teams:admin-user-detail", "POST", "/admin-users/{user}/", page_admin_write(), owners="users", form=True,
@@ -413,7 +422,8 @@ MATRIX: list[Row] = [
     # ---- integrations
     Row("integrations-api:litellm-status", "GET", f"{A}/admin/litellm/status", api_admin_read()),
     Row("integrations-api:sync-drift", "GET", f"{A}/admin/sync/drift", api_admin_read()),
-    Row("integrations-api:sync-drift-repair", "POST", f"{A}/admin/sync/drift/{{drift}}/repair", api_admin_write()),
+    Row("integrations-api:sync-drift-repair", "POST", f"{A}/admin/sync/drift/{{drift}}/repair", api_admin_write(Attempted(409)),
+        note="the fixture's drift is report-only: authorised, then refused as a conflict"),
     Row("integrations-api:sync-reconcile", "POST", f"{A}/admin/sync/reconcile", api_admin_write(202),
         body={"dry_run": True}),
     Row("integrations-api:outbox-list", "GET", f"{A}/admin/outbox", api_admin_read()),

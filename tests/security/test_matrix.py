@@ -89,7 +89,8 @@ def run_row(world: World, row: Row) -> list[str]:
             world.double._server.calls.clear()
             cookies = copy.deepcopy(world.client(actor).cookies)  # e.g. the language cookie of set-language
 
-            def cell(actor: str = actor, refusal: bool = refusal) -> tuple[int, list[str], str]:
+            def cell(actor: str = actor, refusal: bool = refusal, path: str = path,
+                     body: Any = body) -> tuple[int, list[str], str]:
                 before = db_snapshot() if refusal else None
                 response = send(world.client(actor), row, path, body)
                 changed: list[str] = []
@@ -98,7 +99,8 @@ def run_row(world: World, row: Row) -> list[str]:
                         changed = diff_snapshots(before, db_snapshot())
                     except DatabaseError as exc:  # the request broke the transaction
                         changed = [f"database error after the request: {exc}"]
-                return response.status_code, changed, response.content[:300].decode(errors="replace")
+                raw = b"".join(response.streaming_content) if response.streaming else response.content
+                return response.status_code, changed, raw[:300].decode(errors="replace")
 
             status, changed, content = isolated(cell)
             world.client(actor).cookies = cookies
