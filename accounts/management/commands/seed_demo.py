@@ -19,7 +19,8 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import Role, User
 from accounts.services import user_upsert_local
 
-LOGIN_URL = "http://127.0.0.1:8000/accounts/login/"
+# scripts/demo.sh serves on $PORT (default 8000); print the address the user will really open.
+LOGIN_URL = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/accounts/login/"
 DEMO_ACCOUNTS = (
     # username, role, full name, e-mail, password variable
     ("admin", Role.ADMIN, "Demo Admin", "admin@example.com", "DEMO_ADMIN_PASSWORD"),
