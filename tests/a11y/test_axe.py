@@ -89,7 +89,7 @@ def test_every_page_has_no_serious_accessibility_violation(live_server, admin_us
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         for scheme in ("light", "dark"):
-            context = browser.new_context(color_scheme=scheme)
+            context = browser.new_context(color_scheme=scheme, bypass_csp=True)  # so axe can be injected
             page = context.new_page()
             page.goto(live_server.url + reverse("account_login"))
             bad = _violations(page)
@@ -121,7 +121,7 @@ def test_keyboard_reaches_skip_link_first_and_focus_is_visible(live_server, admi
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        context = browser.new_context()
+        context = browser.new_context(bypass_csp=True)  # so axe can be injected
         context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
         page = context.new_page()
         page.goto(live_server.url + "/")

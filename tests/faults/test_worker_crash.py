@@ -98,7 +98,8 @@ def test_worker_killed_mid_revocation_is_redelivered_and_takes_effect_once(litel
 
     queue = f"faults-{uuid.uuid4().hex[:8]}"
     log = tmp_path / "worker.log"
-    producer = Celery("faults-producer", broker=BROKER_URL)
+    # set_as_current=False: a second "current" app would steal shared tasks from the eager test app.
+    producer = Celery("faults-producer", broker=BROKER_URL, set_as_current=False)
     litellm_double.set_fault("slow", delay=4.0, count=1, paths=["/key/delete"])
     first = _start_worker(queue, litellm_double.url, log)
     second = None
