@@ -142,11 +142,17 @@ def alert_notify(*, user: User, prefs: AlertPrefs, kind: str, title: str, body: 
                                        link=link[:300])
 
 
+def absolute_link(link: str) -> str:
+    """``PORTAL_BASE_URL`` + a portal path (``/teams/…``) for e-mails and webhooks, which have no request to
+    build an absolute URL from; the path as is without the setting, or for a link that is not a path. Pure."""
+    base = settings.PORTAL_BASE_URL
+    return f"{base}{link}" if base and link.startswith("/") and not link.startswith("//") else link
+
+
 def alert_send_email(*, user: User, title: str, body: str, link: str = "") -> None:
-    """Send one alert e-mail through the Django e-mail backend. Raises what the backend raises (the
-    delivery row records it). Not idempotent."""
+    """Send one alert e-mail through the Django e-mail backend, its link made absolute with
+    ``PORTAL_BASE_URL``. Raises what the backend raises (the delivery row records it). Not idempotent."""
     if not user.email:
         raise ValueError("user has no e-mail address")
-    base = getattr(settings, "PORTAL_BASE_URL", "") or ""
-    text = body + (f"\n\n{base}{link}" if link else "")
+    text = body + (f"\n\n{absolute_link(link)}" if link else "")
     send_mail(subject=title[:200], message=text, from_email=None, recipient_list=[user.email])

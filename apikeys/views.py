@@ -5,6 +5,7 @@ redirect target, so the secret is not kept in history or caches.
 """
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +23,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apikeys import selectors, services
 from apikeys.forms import ApiKeyForm, ApiKeySettingsForm, RotateForm
 from apikeys.models import ApiKey, ApiKeySettings, KeyStatus
+from apikeys.services import PER_MODEL_BUDGET_MESSAGE, ModelLimits
 from litemaas.exceptions import ApplicationError, NotFoundError
+from teams.selectors import team_choices_for_user
 
 PAGE_SIZE = 20
 
@@ -37,12 +40,56 @@ def _model_choices(user: Any) -> list[tuple[str, str]]:
     return [(m.id, f"{m.id} ({m.get_model_type_display()})") for m in selectors.subscribed_models_for_user(user=user)]
 
 
-def _form_errors(form: ApiKeyForm | ApiKeySettingsForm, exc: ApplicationError) -> None:
+def grantable_model_choices(user: Any) -> list[tuple[str, str]]:
+    """Every available model, for an admin creating a key for ``user``: the models ``user`` has no active
+    subscription to are marked, as the service grants them (active, audited) with the key."""
+    from subscriptions.models import SubscriptionStatus
+    from subscriptions.selectors import model_list_for_user
+
+    choices = []
+    for model in model_list_for_user(user=user):
+        label = f"{model.id} ({model.get_model_type_display()})"
+        if model.my_status != SubscriptionStatus.ACTIVE:
+            label = _("%(model)s: not subscribed yet, granted with the key") % {"model": label}
+        choices.append((model.id, label))
+    return choices
+
+
+def _team_choices(user: Any, current: Any = None) -> list[tuple[str, str]]:
+    """The teams a key of ``user`` may be charged to, plus the key's current team if it is no longer one of
+    them (left or archived), so saving the form never silently moves the key off it."""
+    teams = [(str(team.pk), team.name) for team in team_choices_for_user(user=user)]
+    if current is not None and str(current.pk) not in dict(teams):
+        teams.append((str(current.pk), _("%(team)s (current)") % {"team": current.name}))
+    return teams
+
+
+def _model_limits_of(key: ApiKey) -> dict[str, ModelLimits]:
+    return {link.model_id: ModelLimits(link.max_budget, link.budget_duration, link.tpm_limit, link.rpm_limit)
+            for link in key.model_links.all()}
+
+
+def _enterprise_message(*, editing: bool) -> str:
+    # Says what happened to the whole submission: the service applies all of it or nothing.
+    if editing:
+        return _("Per-model budgets need a LiteLLM Enterprise licence, which this LiteLLM proxy does not have, "
+                 "so nothing was changed. Remove the per-model budgets and save again: per-model TPM/RPM "
+                 "limits and the key budget work without it.")
+    return _("Per-model budgets need a LiteLLM Enterprise licence, which this LiteLLM proxy does not have, "
+             "so the key was not created. Remove the per-model budgets and try again: per-model TPM/RPM "
+             "limits and the key budget work without it.")
+
+
+def form_errors(form: ApiKeyForm | ApiKeySettingsForm, exc: ApplicationError) -> None:
+    """Show a service refusal on the form: field details on their fields (or above the form), otherwise the
+    message above the form (e.g. LiteLLM unreachable: nothing was created or changed)."""
     fields = (exc.details or {}).get("fields", {}) if isinstance(exc.details, dict) else {}
     placed = False
     for name, errors in fields.items():
         target = name if name in form.fields else None
         for error in errors if isinstance(errors, list) else [errors]:
+            if str(error) == PER_MODEL_BUDGET_MESSAGE:
+                error = _enterprise_message(editing=getattr(form, "editing", False))
             form.add_error(target, str(error))
             placed = True
     if not placed:
@@ -119,26 +166,58 @@ def _initial_from_policy(policy: ApiKeySettings) -> dict[str, Any]:
             "rpm_limit": policy.default_rpm_limit, "expiry": expiry}
 
 
+def _edit_initial(key: ApiKey) -> dict[str, Any]:
+    return {"name": key.name, "description": key.description, "model_ids": [lk.model_id for lk in key.model_links.all()],
+            "max_budget": key.max_budget, "budget_duration": key.budget_duration, "soft_budget": key.soft_budget,
+            "tpm_limit": key.tpm_limit, "rpm_limit": key.rpm_limit,
+            "max_parallel_requests": key.max_parallel_requests, "expiry": "keep",
+            "team_id": str(key.team_id) if key.team_id else ""}
+
+
+def key_form(data: Any, *, owner: Any, policy: ApiKeySettings, key: ApiKey | None = None,
+             model_choices: list[tuple[str, str]] | None = None, ceilings: bool = True) -> ApiKeyForm:
+    """The create form (no ``key``) or edit form of a key of ``owner``, shared by the owner's pages and the
+    admin's pages of a user's keys. ``model_choices`` defaults to the owner's active subscriptions; without
+    ``ceilings`` (an admin acting for a user) every expiry choice is offered, as the service then allows it.
+    The admin defaults of ``policy`` are pre-filled either way."""
+    form_policy = policy
+    if not ceilings:
+        form_policy = copy.copy(policy)
+        form_policy.max_expiry_days = None  # "never expires" and every preset stay on offer
+    if key is None:
+        initial, teams, limits = _initial_from_policy(policy), _team_choices(owner), None
+    else:
+        initial, teams, limits = _edit_initial(key), _team_choices(owner, key.team), _model_limits_of(key)
+    return ApiKeyForm(data, model_choices=_model_choices(owner) if model_choices is None else model_choices,
+                      policy=form_policy, editing=key is not None, initial=initial, team_choices=teams,
+                      model_limits=limits, per_model_budgets=settings.APIKEY_PER_MODEL_BUDGET_ENABLED)
+
+
+def render_created(request: HttpRequest, created: services.CreatedApiKey, **context: Any) -> HttpResponse:
+    """The show-once page of a new secret (``Cache-Control: no-store``); ``context`` adds e.g. ``owner`` and
+    ``back_url`` when an admin created the key for someone else."""
+    return _no_store(render(request, "apikeys/created.html", {
+        "key": created.key, "secret": created.secret, "snippets": snippets_for(created.key), **context}))
+
+
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def key_create(request: HttpRequest) -> HttpResponse:
     """Create a key; on success the same response shows the secret once (no-store)."""
     policy = ApiKeySettings.load()
-    choices = _model_choices(request.user)
-    form = ApiKeyForm(request.POST or None, model_choices=choices, policy=policy,
-                      initial=_initial_from_policy(policy))
+    form = key_form(request.POST or None, owner=request.user, policy=policy)
     if request.method == "POST" and form.is_valid():
         try:
             created = services.apikey_create(user=request.user, actor=request.user, request=request,
                                               **form.service_kwargs())
         except ApplicationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
-            return _no_store(render(request, "apikeys/created.html", {
-                "key": created.key, "secret": created.secret, "snippets": snippets_for(created.key)}))
+            return render_created(request, created)
     status = 422 if request.method == "POST" else 200
-    return render(request, "apikeys/form.html", {"form": form, "policy": policy, "has_models": bool(choices)},
+    return render(request, "apikeys/form.html", {"form": form, "policy": policy,
+                                                 "has_models": bool(form.fields["model_ids"].choices)},
                   status=status)
 
 
@@ -146,25 +225,50 @@ def key_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def key_edit(request: HttpRequest, key_id: Any) -> HttpResponse:
-    """Edit name, description, models, limits and expiry; empty limit fields clear the limit."""
+    """Edit name, description, models, per-model limits, limits, team and expiry; empty limit fields clear
+    the limit."""
     key = _get_key(request, key_id)
     policy = ApiKeySettings.load()
-    initial = {"name": key.name, "description": key.description, "model_ids": [lk.model_id for lk in key.model_links.all()],
-               "max_budget": key.max_budget, "budget_duration": key.budget_duration, "soft_budget": key.soft_budget,
-               "tpm_limit": key.tpm_limit, "rpm_limit": key.rpm_limit,
-               "max_parallel_requests": key.max_parallel_requests, "expiry": "keep"}
-    form = ApiKeyForm(request.POST or None, model_choices=_model_choices(request.user), policy=policy,
-                      editing=True, initial=initial)
+    form = key_form(request.POST or None, owner=request.user, policy=policy, key=key)
     if request.method == "POST" and form.is_valid():
         try:
             services.apikey_update(key=key, actor=request.user, request=request, **form.service_kwargs())
         except ApplicationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Key updated."))
             return redirect("apikeys:detail", key_id=key.pk)
     return render(request, "apikeys/form.html", {"form": form, "policy": policy, "key": key, "has_models": True},
                   status=422 if request.method == "POST" else 200)
+
+
+def run_key_action(request: HttpRequest, *, key: ApiKey, action: str) -> bool:
+    """Apply one lifecycle action (``block``, ``unblock``, ``reset-spend``, ``revoke``, ``delete``) through its
+    service, as ``request.user``, and say how it went as a message. False when the service refused (LiteLLM
+    down, wrong state: nothing changed); ``Http404`` for an unknown action. The caller checks who may act."""
+    actor = request.user
+    handlers = {
+        "block": (lambda: services.apikey_block(key=key, actor=actor, request=request), _("Key blocked.")),
+        "unblock": (lambda: services.apikey_unblock(key=key, actor=actor, request=request), _("Key unblocked.")),
+        "reset-spend": (lambda: services.apikey_reset_spend(key=key, actor=actor, request=request),
+                        _("Key spend reset.")),
+        "revoke": (lambda: services.apikey_revoke(key=key, actor=actor, request=request), _("Key revoked.")),
+        "delete": (lambda: services.apikey_delete(key=key, actor=actor, request=request), _("Key deleted.")),
+    }
+    if action not in handlers:
+        raise Http404
+    handler, done = handlers[action]
+    try:
+        result = handler()
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return False
+    if result.status == KeyStatus.REVOKING:
+        messages.warning(request, _("LiteLLM is unreachable: the key is being revoked and will stop working as "
+                                    "soon as LiteLLM confirms. The portal keeps retrying."))
+    else:
+        messages.success(request, done)
+    return True
 
 
 @never_cache
@@ -173,33 +277,16 @@ def key_edit(request: HttpRequest, key_id: Any) -> HttpResponse:
 def key_action(request: HttpRequest, key_id: Any, action: str) -> HttpResponse:
     """Lifecycle buttons of the detail page; each calls one service."""
     key = _get_key(request, key_id)
-    try:
-        if action == "rotate":
-            form = RotateForm(request.POST)
-            grace = form.cleaned_data["grace_hours"] if form.is_valid() else 0
+    if action == "rotate":
+        form = RotateForm(request.POST)
+        grace = form.cleaned_data["grace_hours"] if form.is_valid() else 0
+        try:
             created = services.apikey_rotate(key=key, actor=request.user, grace_hours=grace, request=request)
-            return _no_store(render(request, "apikeys/created.html", {
-                "key": created.key, "secret": created.secret, "snippets": snippets_for(created.key),
-                "rotated_from": key}))
-        handlers = {
-            "block": lambda: services.apikey_block(key=key, actor=request.user, request=request),
-            "unblock": lambda: services.apikey_unblock(key=key, actor=request.user, request=request),
-            "reset-spend": lambda: services.apikey_reset_spend(key=key, actor=request.user, request=request),
-            "revoke": lambda: services.apikey_revoke(key=key, actor=request.user, request=request),
-            "delete": lambda: services.apikey_delete(key=key, actor=request.user, request=request),
-        }
-        if action not in handlers:
-            raise Http404
-        result = handlers[action]()
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect("apikeys:detail", key_id=key.pk)
-    if result.status == KeyStatus.REVOKING:
-        messages.warning(request, _("LiteLLM is unreachable: the key is being revoked and will stop working as "
-                                    "soon as LiteLLM confirms. The portal keeps retrying."))
-    else:
-        messages.success(request, _("Done."))
-    if action == "delete":
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect("apikeys:detail", key_id=key.pk)
+        return render_created(request, created, rotated_from=key)
+    if run_key_action(request, key=key, action=action) and action == "delete":
         return redirect("apikeys:list")
     return redirect("apikeys:detail", key_id=key.pk)
 
@@ -263,7 +350,7 @@ def key_settings(request: HttpRequest) -> HttpResponse:
             try:
                 services.apikey_settings_update(actor=request.user, values=values, request=request)
             except ApplicationError as exc:
-                _form_errors(form, exc)
+                form_errors(form, exc)
             else:
                 messages.success(request, _("Key settings saved."))
                 return redirect("apikeys:settings")

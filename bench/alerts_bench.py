@@ -6,9 +6,11 @@
 The portal rows (users, keys, teams) are bulk-inserted; the double's state is seeded in-process (no 100k
 ``/key/generate`` calls). A share ``--hot`` of the keys is over 80 % of its budget, so the first run claims
 and delivers that many alerts (in-app + e-mail to the locmem backend); later runs find every claim taken.
-Reported: wall time of each run, split into LiteLLM reads and the portal's evaluation and delivery.
-Note: the double's ``/key/list`` and ``/user/info`` scan every key on each call (O(n) per page), so the
-read share overstates what a real proxy with indexes costs.
+Reported: wall time of each run, split into LiteLLM reads and the portal's evaluation and delivery, and the
+LiteLLM calls per endpoint. User and team spend come from the paged ``/user/list`` and ``/v2/team/list``
+(100 a call) rather than one ``/user/info``/``/team/info`` each (``teams.alerts._read_listed``).
+Note: the double's ``/key/list`` scans every key on each call (O(n) per page), so the read share
+overstates what a real proxy with indexes costs.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import os
 import sys
 import time
 import uuid
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -110,10 +113,12 @@ def main() -> None:
         double._server.calls.clear()
         result = alerts.check_budget_alerts()
         calls = len(double.calls)
+        per_path = Counter(c["path"] for c in double.calls)
         print(f"run {run}: {result.seconds:.1f}s total (LiteLLM reads {result.read_seconds:.1f}s, "
               f"evaluate+deliver {result.seconds - result.read_seconds:.1f}s); {result.keys} keys, {result.users} "
-              f"users, {result.teams} teams read with {calls} LiteLLM calls; {result.claimed} alerts claimed, "
-              f"{result.delivered} delivered")
+              f"users, {result.teams} teams read with {calls} LiteLLM calls "
+              f"({', '.join(f'{path} {n}' for path, n in sorted(per_path.items()))}); {result.claimed} alerts "
+              f"claimed, {result.delivered} delivered")
     print(f"claims: {BudgetAlert.objects.count()}, notifications: {Notification.objects.count()}")
     double.stop()
 

@@ -29,6 +29,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "litemaas.settings")
 os.environ["LITELLM_API_URL"] = ""  # the budget card then takes its documented fallback (facts), no network
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ["USAGE_ANALYTICS_CACHE_SECONDS"] = "0"  # cold figures: every run computes from the tables
+# The seed's INSERT … SELECT of millions of rows runs for minutes: no statement timeout (production's 30 s).
+os.environ["DATABASE_STATEMENT_TIMEOUT_MS"] = "0"
 
 
 def ensure_database() -> None:

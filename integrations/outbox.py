@@ -27,7 +27,6 @@ from datetime import timedelta
 from typing import Any, Final
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -35,6 +34,7 @@ from django.utils import timezone
 from integrations.litellm.errors import LiteLLMError, LiteLLMNotFound, LiteLLMRejected, LiteLLMUnavailable
 from integrations.models import Outbox
 from litemaas.audit import audit_record
+from litemaas.locks import SingleFlightLock
 
 logger = logging.getLogger(__name__)
 
@@ -148,14 +148,11 @@ def outbox_deliver(*, entry_id: int) -> str:
 
 def outbox_sweep(*, batch: int | None = None) -> dict[str, int]:
     """Beat (every 30 s): claim the due head entries (``FOR UPDATE SKIP LOCKED`` where supported) and
-    deliver them. Single-flight (cache lock; fails open when the cache is down). Returns counts per outcome.
+    deliver them. Single-flight (``litemaas.locks``: cache key plus database lock). Returns counts per outcome.
     Idempotent."""
     counts = {"claimed": 0, "done": 0, "failed": 0, "dead": 0, "skipped": 0}
-    try:
-        acquired = cache.add(SWEEP_LOCK, 1, SWEEP_LOCK_SECONDS)
-    except Exception:  # noqa: BLE001 - no cache: claims are still exclusive, go ahead
-        acquired = True
-    if not acquired:
+    lock = SingleFlightLock(SWEEP_LOCK, timeout=SWEEP_LOCK_SECONDS)
+    if not lock.acquire():
         counts["skipped"] = 1
         return counts
     try:
@@ -172,10 +169,7 @@ def outbox_sweep(*, batch: int | None = None) -> dict[str, int]:
             outcome = _run(entry)
             counts[outcome] = counts.get(outcome, 0) + 1
     finally:
-        try:
-            cache.delete(SWEEP_LOCK)
-        except Exception:  # noqa: BLE001 - the lock expires on its own
-            logger.debug("cache unavailable releasing the outbox sweep lock")
+        lock.release()
     return counts
 
 

@@ -18,6 +18,7 @@ from integrations.litellm.client import LiteLLMClient, get_litellm_client
 from integrations.litellm.errors import LiteLLMAlreadyExists, LiteLLMError, LiteLLMUnavailable
 from integrations.litellm.limits import UNSET
 from integrations.litellm.types import TeamInfo, UserInfo
+from litemaas.locks import SingleFlightLock
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -167,18 +168,14 @@ def provision_user_after_login(user: User) -> None:
 def litellm_users_provision_pending(*, limit: int = 100) -> dict[str, int]:
     """Retry provisioning of up to ``limit`` active users in ``pending`` state (the beat task's body).
 
-    Single-flight through a cache lock; stops at the first LiteLLMUnavailable (no point hammering a down
+    Single-flight (``litemaas.locks``); stops at the first LiteLLMUnavailable (no point hammering a down
     LiteLLM). Never raises for LiteLLM errors (they are recorded on the user rows). Idempotent.
     """
     from integrations.selectors import users_pending_litellm_sync
 
     counts = {"synced": 0, "pending": 0, "error": 0, "skipped": 0}
-    lock = "litellm:provision-pending:lock"
-    try:
-        acquired = cache.add(lock, 1, timeout=PENDING_SWEEP_LOCK_SECONDS)
-    except Exception:  # noqa: BLE001 - no cache: run anyway, the work is idempotent
-        acquired = True
-    if not acquired:
+    lock = SingleFlightLock("litellm:provision-pending:lock", timeout=PENDING_SWEEP_LOCK_SECONDS)
+    if not lock.acquire():
         counts["skipped"] = 1
         return counts
     try:
@@ -192,7 +189,7 @@ def litellm_users_provision_pending(*, limit: int = 100) -> dict[str, int]:
             except LiteLLMError:
                 counts["error"] += 1
     finally:
-        _cache_delete(lock)
+        lock.release()
     return counts
 
 

@@ -11,6 +11,7 @@ import secrets
 import sys
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -92,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "litemaas.middleware.ActiveUserMiddleware",
+    "litemaas.middleware.RejectNulMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -128,10 +130,6 @@ if DATABASE_URL:
             conn_health_checks=True,
         )
     }
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"].setdefault("OPTIONS", {})
-        # Bound how long a request can wait for the database before it fails clearly.
-        DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
 else:
     DATABASES = {
         "default": {
@@ -140,6 +138,42 @@ else:
         }
     }
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME") or None}
+
+# Bounded waits for PostgreSQL, so a lost, slow or frozen database fails a request with a 503 instead of
+# holding it until the gunicorn timeout (60 s):
+# - DATABASE_CONNECT_TIMEOUT: a connection attempt (TCP + TLS + authentication), libpq's connect_timeout.
+# - DATABASE_STATEMENT_TIMEOUT_MS: the server cancels a longer statement; the connection stays usable.
+# - DATABASE_QUERY_TIMEOUT_SECONDS: the client gives up on a server that does not answer at all (frozen
+#   process, black-holed route), which the server-side limit cannot catch; the connection is dropped
+#   (litemaas/db/postgresql/base.py). Above the statement timeout, so a live server always cancels first.
+# - TCP keepalives and tcp_user_timeout: the kernel notices a dead peer or unacknowledged data.
+# migrate, backup_db and restore_db legitimately run long statements (a table rewrite, the backup's row
+# counts), so they run without the statement and query timeouts.
+DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
+DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 30000, minimum=0)
+DATABASE_QUERY_TIMEOUT_SECONDS = env_float(
+    "DATABASE_QUERY_TIMEOUT_SECONDS", DATABASE_STATEMENT_TIMEOUT_MS / 1000 + 5 if DATABASE_STATEMENT_TIMEOUT_MS else 0,
+    minimum=0,
+)
+if sys.argv[1:2] and sys.argv[1] in ("migrate", "backup_db", "restore_db"):
+    DATABASE_STATEMENT_TIMEOUT_MS, DATABASE_QUERY_TIMEOUT_SECONDS = 0, 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend plus the client-side query timeout.
+    DATABASES["default"]["ENGINE"] = "litemaas.db.postgresql"
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})  # DATABASE_URL ?query options win
+    _db_options.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    _db_options.setdefault("query_timeout", DATABASE_QUERY_TIMEOUT_SECONDS)
+    _db_options.setdefault("keepalives", 1)
+    _db_options.setdefault("keepalives_idle", 10)  # seconds idle before the first probe
+    _db_options.setdefault("keepalives_interval", 5)  # seconds between probes
+    _db_options.setdefault("keepalives_count", 3)  # unanswered probes before the connection is dead
+    if DATABASE_QUERY_TIMEOUT_SECONDS:
+        # Sent data unacknowledged this long (milliseconds) means the path to the server is gone.
+        _db_options.setdefault("tcp_user_timeout", int(DATABASE_QUERY_TIMEOUT_SECONDS * 1000))
+    if DATABASE_STATEMENT_TIMEOUT_MS:
+        _db_options["options"] = (
+            f"{_db_options.get('options', '')} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}".strip()
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_secret("REDIS_URL")
@@ -298,6 +332,10 @@ REST_FRAMEWORK = {
         "export": env_str("API_RATE_LIMIT_EXPORT", "10/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Money is a decimal string ("12.50") both ways: in responses, in the OpenAPI schema (drf-spectacular
+    # reads this setting) and in JSON request bodies, which refuse a JSON number for a decimal field
+    # (litemaas.api.serializers.InputSerializer): a float would round, and the schema could say only one type.
+    "COERCE_DECIMAL_TO_STRING": True,
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
@@ -540,6 +578,14 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "litemaas@localhost")
 # Send every in-app notification by e-mail too (to users who have an address).
 NOTIFICATION_EMAIL_ENABLED = env_bool("NOTIFICATION_EMAIL_ENABLED", False)
+# Absolute portal URL put before the links of alert e-mails and webhooks (empty: relative links). A worker has
+# no request to build it from, so it is configured; http(s), a host, no trailing slash, no query or fragment.
+PORTAL_BASE_URL = env_str("PORTAL_BASE_URL")
+_portal_url = urlsplit(PORTAL_BASE_URL)
+if PORTAL_BASE_URL and (_portal_url.scheme not in ("http", "https") or not _portal_url.hostname
+                        or PORTAL_BASE_URL.endswith("/") or "?" in PORTAL_BASE_URL or "#" in PORTAL_BASE_URL):
+    raise ImproperlyConfigured(f"PORTAL_BASE_URL must be an absolute http(s) URL without a trailing slash, such as "
+                               f"https://portal.example.com; got {PORTAL_BASE_URL!r}")
 # Display currency for prices and spend until an admin picks one in the portal (no conversion: LiteLLM is USD).
 PORTAL_CURRENCY_CODE = env_str("PORTAL_CURRENCY_CODE", "USD")
 
@@ -683,15 +729,6 @@ METRICS_BUSINESS_CACHE_SECONDS = env_int("METRICS_BUSINESS_CACHE_SECONDS", 15, m
 # /metrics answers only direct (pod-IP) scrapes unless METRICS_ALLOW_PROXIED; METRICS_TOKEN adds a bearer check.
 METRICS_TOKEN = env_secret("METRICS_TOKEN")
 METRICS_ALLOW_PROXIED = env_bool("METRICS_ALLOW_PROXIED", False)
-
-# PostgreSQL: a statement running longer than this is cancelled by the server (0 = no limit). Web
-# requests should never run minutes-long queries; the migrate entrypoint turns it off for its own run.
-DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 0, minimum=0)
-if DATABASE_STATEMENT_TIMEOUT_MS and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
-    _db_options["options"] = (
-        f"{_db_options.get('options', '')} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}".strip()
-    )
 
 # Celery under rolling updates: a SIGTERMed worker finishes what it runs (warm shutdown, bounded by the
 # hard time limit, which the manifests' terminationGracePeriodSeconds exceeds). acks_late stays a

@@ -101,7 +101,8 @@ def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def error_500(request: HttpRequest) -> HttpResponse:
-    """Server-error page / JSON, never with a stack trace.
+    """Server-error page / JSON, never with a stack trace: 500, or 503 (``errors/503.html``, Retry-After)
+    when the database is what failed.
 
     Rendered without the request, so no context processor runs: the page must work while the database
     (or anything else) is what failed.
@@ -116,12 +117,13 @@ def error_500(request: HttpRequest) -> HttpResponse:
         response: HttpResponse = JsonResponse(body, status=status)
     else:
         try:
-            html = loader.get_template("errors/500.html").render({
-                "request_id": getattr(request, "request_id", ""), "database_down": database_down,
-                "csp_nonce": getattr(request, "csp_nonce", ""),
+            html = loader.get_template(f"errors/{status}.html").render({
+                "request_id": getattr(request, "request_id", ""), "csp_nonce": getattr(request, "csp_nonce", ""),
             })
         except Exception:  # the last resort must not fail itself
-            html = "<!doctype html><title>Server error</title><h1>Server error</h1>"
+            title = _("Service temporarily unavailable") if database_down else _("Server error")
+            code = _("Error %(status)s") % {"status": status}
+            html = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{code}</p>"
         response = HttpResponse(html, status=status)
     if database_down:
         response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)

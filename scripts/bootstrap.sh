@@ -12,6 +12,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=".venv/.installed${extra:+-$extra}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  # venv seeds setuptools 65.5, which has known CVEs (e.g. CVE-2024-6345); the security audit would flag it.
+  .venv/bin/pip install -q --upgrade "setuptools>=78.1.1"
   if [ "$extra" = "dev" ]; then
     .venv/bin/pip install -q -e '.[dev]'
   else

@@ -23,7 +23,9 @@ from django.views.decorators.http import require_POST
 from rest_framework import serializers as drf_serializers
 
 from integrations.sync_runs import sync_run_list
+from litemaas.currency import format_money
 from litemaas.exceptions import ApplicationError
+from litemaas.portal_selectors import current_currency
 from subscriptions import selectors, services
 from subscriptions.api import serializers as s
 from subscriptions.models import CAPABILITIES, ModelType, SubscriptionStatus
@@ -98,8 +100,15 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     queryset = selectors.model_list_for_user(user=request.user, search=search, provider=provider,
                                              capability=capability)
     page = Paginator(queryset, 24).get_page(request.GET.get("page"))
+    # Per-card values are prepared here, once per page, instead of per card in the template: the ``money``
+    # filter reads the display currency from the shared cache on every call (48 reads a page), and the
+    # capability labels were a nested loop over every capability for every card.
+    currency = current_currency()
     for model in page.object_list:
         model.access = selectors.access_state(model)
+        model.input_price = format_money(model.input_cost_per_million, currency)
+        model.output_price = format_money(model.output_cost_per_million, currency)
+        model.capability_labels = [CAPABILITIES.get(code, "") for code in model.capabilities]
     return render(request, "subscriptions/catalogue.html", {
         "page": page, "search": search, "provider": provider, "capability": capability,
         "providers": selectors.model_providers(), "capabilities": CAPABILITIES,

@@ -1,8 +1,9 @@
 """The budget-alert engine behind ``litemaas.teams.check_budget_alerts`` (every few minutes on beat).
 
 One run: take the single-flight lock, re-send deliveries left pending by an earlier run, read the spend of
-every key (paged ``/key/list`` with full objects), of users and teams with a budget (``/user/info`` and
-``/team/info``, bounded concurrency, only those with a budget), and for each threshold crossed claim an
+every key (paged ``/key/list`` with full objects), of users and teams with a budget (paged ``/user/list`` and
+``/v2/team/list``, 100 a call; ``/user/info`` and ``/team/info`` with bounded concurrency when only a few
+objects have a budget), and for each threshold crossed claim an
 alert row ``(target type, target id, threshold, period start)``. The unique constraint makes the claim
 insert-if-absent: an alert happens once per budget period, never twice, and a restart loses nothing
 (a claim is written in the same transaction as its in-app notification and its pending e-mail/webhook
@@ -23,12 +24,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.alert_preferences import AlertPrefs, alert_notify, alert_prefs_for_users, alert_send_email
+from accounts.alert_preferences import (
+    AlertPrefs,
+    absolute_link,
+    alert_notify,
+    alert_prefs_for_users,
+    alert_send_email,
+)
 from accounts.models import Role, User
+from litemaas.locks import SingleFlightLock
 from teams.models import (
     MANAGER_ROLES,
     AlertTarget,
@@ -125,11 +132,40 @@ def _read_many(fn: Any, ids: list[str]) -> dict[str, Any]:
         return dict(zip(ids, pool.map(fn, ids), strict=True))
 
 
+# Rows per page of LiteLLM's paged lists (/user/list, /v2/team/list answer 422 above 100).
+LIST_PAGE_SIZE = 100
+
+
+def _paging_pays(wanted: int, listed: int) -> bool:
+    """Whether walking a paged list of about ``listed`` objects (100 a call) takes no more calls than one
+    info call for each of the ``wanted`` objects. Pure."""
+    return wanted > 0 and -(-listed // LIST_PAGE_SIZE) <= wanted
+
+
+def _read_listed(*, list_fn: Any, get_fn: Any, id_of: Any, ids: list[str], listed: int) -> dict[str, Any]:
+    """Spend rows of ``ids``: one paged list walk (``list_fn``) when that is cheaper (``_paging_pays``),
+    else ``get_fn`` per id with bounded concurrency; also that when the proxy lacks the list route (404)."""
+    from integrations.litellm.errors import LiteLLMNotFound
+
+    if _paging_pays(len(ids), listed):
+        wanted = set(ids)
+        try:
+            return {id_of(row): row for row in list_fn() if id_of(row) in wanted}
+        except LiteLLMNotFound:
+            logger.info("budget alerts: no paged list on this LiteLLM, reading one object at a time")
+    return _read_many(get_fn, ids)
+
+
 def collect_user_targets(client: Any) -> list[Target]:
-    """Active users with a budget: ``/user/info`` for each (bounded concurrency)."""
+    """Active users with a budget, their spend read in batches: LiteLLM's paged ``/user/list`` (100 users a
+    call, spend, budget and reset time included, no key rows) when that takes fewer calls than one
+    ``/user/info`` each (which also returns every key of the user), else ``/user/info`` with bounded
+    concurrency. A user LiteLLM does not list is skipped."""
     users = list(User.objects.filter(is_active=True, max_budget__isnull=False)
                  .values_list("id", "username", "max_budget", "budget_duration"))
-    infos = _read_many(client.user_get, [str(u[0]) for u in users])
+    listed = User.objects.filter(is_active=True).count()
+    infos = _read_listed(list_fn=lambda: client.user_list(page_size=LIST_PAGE_SIZE), get_fn=client.user_get,
+                         id_of=lambda row: row.user_id, ids=[str(u[0]) for u in users], listed=listed)
     targets = []
     for user_id, username, max_budget, duration in users:
         info = infos.get(str(user_id))
@@ -141,10 +177,14 @@ def collect_user_targets(client: Any) -> list[Target]:
 
 
 def collect_team_targets(client: Any) -> list[Target]:
-    """Active teams with a budget or soft budget: ``/team/info`` each; recipients are owners and admins."""
+    """Active teams with a budget or soft budget; recipients are owners and admins. Spend is read in
+    batches from the paged ``/v2/team/list`` (no key rows, unlike ``/team/list`` and ``/team/info``) when
+    that takes fewer calls, else (or on a proxy without it) ``/team/info`` each, bounded concurrency."""
     teams = list(Team.objects.filter(status=TeamStatus.ACTIVE)
                  .exclude(max_budget__isnull=True, soft_budget__isnull=True))
-    infos = _read_many(client.team_get, [str(t.pk) for t in teams])
+    listed = Team.objects.count()  # LiteLLM keeps archived teams too
+    infos = _read_listed(list_fn=lambda: client.team_list_paged(page_size=LIST_PAGE_SIZE), get_fn=client.team_get,
+                         id_of=lambda row: row.team_id, ids=[str(t.pk) for t in teams], listed=listed)
     managers: dict[Any, list[Any]] = defaultdict(list)
     for team_id, user_id in Membership.objects.filter(team__in=teams, role__in=MANAGER_ROLES,
                                                       user__is_active=True).values_list("team_id", "user_id"):
@@ -262,7 +302,8 @@ def _payload(alert: BudgetAlert) -> dict[str, Any]:
     return {"event": "budget.alert", "alert_id": alert.pk, "target_type": alert.target_type,
             "target_id": alert.target_id, "threshold": alert.threshold, "period_start": alert.period_start.isoformat(),
             "spend": str(alert.spend), "budget": None if alert.budget is None else str(alert.budget),
-            "title": alert.title, "body": alert.body, "link": alert.link, "sent_at": timezone.now().isoformat()}
+            "title": alert.title, "body": alert.body, "link": alert.link, "url": absolute_link(alert.link),
+            "sent_at": timezone.now().isoformat()}
 
 
 def deliver(delivery: BudgetAlertDelivery) -> bool:
@@ -329,11 +370,8 @@ def check_budget_alerts(*, now: datetime | None = None, client: Any = None) -> R
     from integrations.litellm.errors import LiteLLMError
 
     result = RunResult()
-    try:
-        acquired = cache.add(LOCK_KEY, 1, timeout=settings.BUDGET_ALERT_LOCK_SECONDS)
-    except Exception:  # noqa: BLE001 - no cache: run anyway, claims keep it idempotent
-        acquired = True
-    if not acquired:
+    lock = SingleFlightLock(LOCK_KEY, timeout=settings.BUDGET_ALERT_LOCK_SECONDS)
+    if not lock.acquire():
         result.skipped = True
         return result
     started = time.monotonic()
@@ -355,10 +393,7 @@ def check_budget_alerts(*, now: datetime | None = None, client: Any = None) -> R
         _evaluate(targets, now, result)
         result.digest = _admin_digest(targets, now)
     finally:
-        try:
-            cache.delete(LOCK_KEY)
-        except Exception:  # noqa: BLE001 - the lock expires on its own
-            logger.debug("cache unavailable releasing %s", LOCK_KEY)
+        lock.release()
     result.seconds = time.monotonic() - started
     logger.info("budget alerts: %s keys, %s users, %s teams, %s claimed in %.1fs", result.keys, result.users,
                 result.teams, result.claimed, result.seconds)

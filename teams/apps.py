@@ -9,3 +9,7 @@ class TeamsConfig(AppConfig):
     name = "teams"
     verbose_name = _("Teams")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Registers the ``team.member_cap`` outbox delivery in every process (web, worker, beat).
+        from teams import outbox_handlers  # noqa: F401

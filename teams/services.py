@@ -9,10 +9,13 @@ across a LiteLLM call.
 
 Who may do what:
 - portal admins: everything (create, limits, models, archive, webhooks, members, caps);
+- any other user: create a team they own (name and description only), at most ``TEAM_MAX_OWNED_PER_USER``
+  active teams (0: users cannot create teams);
 - a team's owners and admins: rename/describe, add and remove members, change roles and member caps;
 - members: read. Read-only admins: read everything, change nothing.
-Creating teams and setting their budgets is admin-only on purpose: LiteLLM does not apply a user's own
-budget to keys charged to a team, so a self-made team with a large budget would bypass it.
+Setting a team's budget is admin-only on purpose: LiteLLM does not apply a user's own budget to keys charged
+to a team, so a self-made team with a large budget would bypass it. A team a user creates therefore starts
+with a budget of 0 (keys charged to it cannot spend) until a portal admin gives it one.
 """
 from __future__ import annotations
 
@@ -206,18 +209,90 @@ def _check_name(name: Any, errors: dict[str, list[str]], *, exclude: Any = None)
 # ---------------------------------------------------------------------------------------------------------
 # Teams
 # ---------------------------------------------------------------------------------------------------------
+def teams_owned_count(*, user: Any) -> int:
+    """Active teams ``user`` owns (the Default Team never counts). Read-only."""
+    return (Membership.objects.filter(user_id=user.pk, role=TeamRole.OWNER, team__status=TeamStatus.ACTIVE)
+            .exclude(team_id=DEFAULT_TEAM_ID).count())
+
+
+def team_create_allowance(*, user: Any) -> dict[str, Any]:
+    """What the self-service "create a team" form needs: whether ``user`` may create a team there now, the
+    limit (``TEAM_MAX_OWNED_PER_USER``) and how many active teams they own. ``limit`` is None when the form
+    does not apply: portal admins (not limited; they use the admin page) and read-only admins (cannot
+    create). Read-only."""
+    from django.conf import settings
+
+    if getattr(user, "is_admin", False):
+        return {"allowed": True, "limit": None, "owned": None}
+    if getattr(user, "is_readonly_admin", False) or not getattr(user, "is_authenticated", False):
+        return {"allowed": False, "limit": None, "owned": None}
+    limit = int(settings.TEAM_MAX_OWNED_PER_USER)
+    if limit == 0:
+        return {"allowed": False, "limit": 0, "owned": None}
+    owned = teams_owned_count(user=user)
+    return {"allowed": owned < limit, "limit": limit, "owned": owned}
+
+
+def _check_owned_limit(user: Any) -> None:
+    """Refuse a self-service team beyond ``TEAM_MAX_OWNED_PER_USER`` active owned teams (409)."""
+    from django.conf import settings
+
+    limit = int(settings.TEAM_MAX_OWNED_PER_USER)
+    owned = teams_owned_count(user=user)
+    if owned >= limit:
+        raise ConflictError(
+            _("You already own %(owned)d active teams, the most one user may own (%(limit)d). An administrator "
+              "can archive one of them or create the team for you.") % {"owned": owned, "limit": limit},
+            code="team_owner_limit", details={"limit": limit, "owned": owned})
+
+
+def _check_self_service(actor: Any, owner: Any, admin_fields: list[str]) -> None:
+    """A user who is not a portal admin may create a team only for themselves, with a name and a
+    description, and only while ``TEAM_MAX_OWNED_PER_USER`` is above 0 (read-only admins: never)."""
+    from django.conf import settings
+
+    if getattr(actor, "is_readonly_admin", False) or not getattr(actor, "is_authenticated", False):
+        raise PermissionDeniedError(_("This action needs the admin role."), code="admin_required")
+    if int(settings.TEAM_MAX_OWNED_PER_USER) == 0:
+        raise PermissionDeniedError(_("Only administrators can create teams on this portal."),
+                                    code="team_create_disabled")
+    if owner is not None and owner.pk != actor.pk:
+        admin_fields = ["owner_id", *admin_fields]
+    if admin_fields:
+        raise PermissionDeniedError(
+            _("Only administrators can set a team's owner, budget, limits or models (%(f)s). Create the team "
+              "with a name and a description; an administrator gives it a budget.") % {"f": ", ".join(admin_fields)},
+            code="admin_required", details={"fields": {f: [_("Only administrators can set this.")]
+                                                       for f in admin_fields}})
+
+
 def team_create(*, actor: Any, name: str, description: str = "", owner: User | None = None,
                 max_budget: Any = None, soft_budget: Any = None, budget_duration: Any = "",
                 tpm_limit: Any = None, rpm_limit: Any = None, allowed_models: Any = (),
                 request: HttpRequest | None = None) -> Team:
     """Create a team in LiteLLM (``team_id`` = the new portal UUID), then locally with ``owner`` (default:
     the actor) as its owner. The owner's LiteLLM membership is an outbox entry committed with the team and
-    delivered at once (LiteLLM failing just then: the sweep delivers it). Portal admins only.
+    delivered at once (LiteLLM failing just then: the sweep delivers it).
 
-    Raises ``PermissionDeniedError``, ``ValidationFailed``, ``LiteLLMUnavailable`` (503, nothing created in
-    the portal), ``LiteLLMRejected``. Not idempotent: each call creates a team.
+    Portal admins set anything, for any owner, without a limit on how many teams anyone owns (the limit is
+    a self-service quota; an admin's choice is deliberate and audited). Any other user creates a team they
+    own with a name and a description only, starting at a budget of 0, while they own fewer than
+    ``TEAM_MAX_OWNED_PER_USER`` active teams (checked before LiteLLM is called and again, with the user's
+    row locked, before the team is saved, so two concurrent requests cannot both pass).
+
+    Raises ``PermissionDeniedError`` (admin-only fields, creation disabled, read-only admins),
+    ``ConflictError`` (``team_owner_limit``: 409; a duplicate name), ``ValidationFailed``,
+    ``LiteLLMUnavailable`` (503, nothing created in the portal), ``LiteLLMRejected``. Not idempotent: each
+    call creates a team.
     """
-    _require_admin(actor)
+    self_service = not getattr(actor, "is_admin", False)
+    if self_service:
+        given = {"max_budget": max_budget, "soft_budget": soft_budget, "tpm_limit": tpm_limit, "rpm_limit": rpm_limit}
+        admin_fields = [k for k, v in given.items() if v not in (None, "")]
+        admin_fields += ["budget_duration"] if budget_duration else []
+        admin_fields += ["allowed_models"] if allowed_models else []
+        _check_self_service(actor, owner, admin_fields)
+        max_budget = Decimal(0)  # no budget until an admin gives one (see the module docstring)
     errors: dict[str, list[str]] = {}
     name = _check_name(name, errors)
     limits = clean_limits({"max_budget": max_budget, "soft_budget": soft_budget, "budget_duration": budget_duration,
@@ -226,11 +301,18 @@ def team_create(*, actor: Any, name: str, description: str = "", owner: User | N
     _check_soft(limits.get("soft_budget"), limits.get("max_budget"), errors)
     _raise_if(errors)
     owner = owner or actor
+    if self_service:
+        _check_owned_limit(owner)  # fail fast, before LiteLLM is called
     team_id = uuid.uuid4()
     info = _client().team_create(team_id=str(team_id), **_remote_team_fields({"name": name, "allowed_models": models,
                                                                                **limits}))
     try:
         with transaction.atomic():
+            if self_service:
+                # Serialise one user's concurrent creations; a request losing the race leaves a key-less,
+                # zero-budget LiteLLM team behind (reported by the reconciler).
+                User.objects.select_for_update().filter(pk=owner.pk).first()
+                _check_owned_limit(owner)
             team = Team(id=team_id, name=name, description=(description or "")[:500], allowed_models=models,
                         created_by=actor if getattr(actor, "is_authenticated", False) else None,
                         litellm_sync_state=TeamSyncState.SYNCED, litellm_synced_at=timezone.now(),
@@ -240,7 +322,8 @@ def team_create(*, actor: Any, name: str, description: str = "", owner: User | N
             Membership.objects.create(team=team, user=owner, role=TeamRole.OWNER)
             entry = _queue_member_change(team, owner.pk, "team.member_add", deliver=False)
             audit_record(action="team.create", actor=actor, target_type="team", target_id=team.pk,
-                         metadata={"name": name, "owner": str(owner.pk), **_audit_limits(limits)}, request=request)
+                         metadata={"name": name, "owner": str(owner.pk), "self_service": self_service,
+                                   **_audit_limits(limits)}, request=request)
     except IntegrityError:
         raise ConflictError(_("Another active team has this name.")) from None
     if entry is not None:
@@ -356,8 +439,9 @@ def team_archive(*, team: Team, actor: Any, request: HttpRequest | None = None) 
 
 
 def team_sync_to_litellm(*, team: Team) -> Team:
-    """Push the team's current row (name, limits, soft budget, models) and its missing members to LiteLLM:
-    the ``team.sync`` outbox delivery, also the repair after drift. Only differing fields are sent.
+    """Push the team's current row (name, limits, soft budget, models) and its missing members (with their
+    per-member caps) to LiteLLM: the ``team.sync`` outbox delivery, also the repair after drift. Only
+    differing fields are sent.
 
     Records the sync state on the team (``synced``, or still ``pending`` while a newer ``team.sync`` waits
     in the outbox). Idempotent. Raises ``LiteLLMUnavailable``/``LiteLLMRejected``.
@@ -372,10 +456,12 @@ def team_sync_to_litellm(*, team: Team) -> Team:
                                    models=list(team.allowed_models or []))
         have = info.member_ids
         # The Default Team's LiteLLM members come from user provisioning (every LiteLLM user is in it).
-        members = [] if team.is_default else Membership.objects.filter(team=team).values_list("user_id", flat=True)
-        for user_id in members:
+        members = [] if team.is_default else Membership.objects.filter(team=team).values_list("user_id", "max_budget")
+        for user_id, cap in members:
             if str(user_id) not in have:
                 _client().team_member_add(str(team.pk), str(user_id), role=LITELLM_MEMBER_ROLE, exist_ok=True)
+                if cap is not None:  # a member LiteLLM lost has lost its cap too
+                    _client().team_member_update(str(team.pk), str(user_id), max_budget_in_team=float(cap))
     except LiteLLMError as exc:
         state = TeamSyncState.PENDING if isinstance(exc, LiteLLMUnavailable) else TeamSyncState.ERROR
         Team.objects.filter(pk=team.pk).update(litellm_sync_state=state, litellm_last_error=exc.message[:2000])
@@ -465,11 +551,20 @@ def _queue_member_change(team: Team, user_id: Any, operation: str, *, deliver: b
                           payload={"user_id": str(user_id)}, deliver=deliver)
 
 
+def _queue_member_cap(team: Team, user_id: Any) -> Any:
+    """Queue ``team.member_cap`` (call inside the membership's transaction): LiteLLM gets the member's
+    current cap as ``max_budget_in_team`` and enforces it on the member's keys charged to the team."""
+    from integrations.outbox import outbox_enqueue
+
+    return outbox_enqueue(object_type="team", object_id=team.pk, operation="team.member_cap",
+                          payload={"user_id": str(user_id)})
+
+
 def team_member_add(*, team: Team, user: User, actor: Any, role: str = TeamRole.MEMBER, max_budget: Any = None,
                     source: str = MembershipSource.MANUAL, request: HttpRequest | None = None) -> Membership:
-    """Add ``user`` to ``team``; LiteLLM's ``/team/member_add`` is queued in the outbox in the same
-    transaction. The team's owners/admins and portal admins may add; only owners and portal admins may add
-    an owner.
+    """Add ``user`` to ``team``; LiteLLM's ``/team/member_add`` (and, with a cap, ``/team/member_update``)
+    is queued in the outbox in the same transaction. The team's owners/admins and portal admins may add;
+    only owners and portal admins may add an owner.
 
     Raises ``PermissionDeniedError``, ``ValidationFailed``, ``InvalidTransition`` (archived team),
     ``ConflictError`` (already a member). Not idempotent (a second call is a 409).
@@ -491,6 +586,8 @@ def team_member_add(*, team: Team, user: User, actor: Any, role: str = TeamRole.
         with transaction.atomic():
             membership = Membership.objects.create(team=team, user=user, role=role, max_budget=cap, source=source)
             _queue_member_change(team, user.pk, "team.member_add")
+            if cap is not None:
+                _queue_member_cap(team, user.pk)
             audit_record(action="team.member_add", actor=actor, target_type="team", target_id=team.pk,
                          metadata={"user": str(user.pk), "username": user.username, "role": role,
                                    "source": source, "max_budget": None if cap is None else str(cap)},
@@ -509,10 +606,12 @@ def _check_role_grant(team: Team, actor: Any, role: str) -> None:
 
 def team_member_update(*, membership: Membership, actor: Any, role: Any = UNSET, max_budget: Any = UNSET,
                        request: HttpRequest | None = None) -> Membership:
-    """Change a member's role and/or per-member cap (portal only: LiteLLM roles stay ``user``).
+    """Change a member's role (portal only: LiteLLM roles stay ``user``) and/or per-member cap.
 
     The cap may not fall below what the member's live keys charged to the team already reserve
-    (their max budgets). The last owner cannot be demoted. Raises ``PermissionDeniedError``,
+    (their max budgets). A changed cap also goes to LiteLLM (``team.member_cap`` queued in the same
+    transaction: ``/team/member_update`` ``max_budget_in_team``, which LiteLLM enforces on the member's
+    spend in the team). The last owner cannot be demoted. Raises ``PermissionDeniedError``,
     ``ValidationFailed``, ``InvalidTransition``. Idempotent.
     """
     team = membership.team
@@ -545,6 +644,8 @@ def team_member_update(*, membership: Membership, actor: Any, role: Any = UNSET,
         for name, value in changes.items():
             setattr(membership, name, value)
         membership.save(update_fields=list(changes))
+        if "max_budget" in changes:
+            _queue_member_cap(team, membership.user_id)
         audit_record(action="team.member_update", actor=actor, target_type="team", target_id=team.pk,
                      metadata={"user": str(membership.user_id), **_audit_limits(changes)}, request=request)
     return membership
@@ -831,12 +932,36 @@ def user_reset_spend(*, user: User, actor: Any, request: HttpRequest | None = No
     _forget_spend("user", user.pk)
 
 
+# LiteLLM 1.103.7 cannot reset one team's spend: /team/update ignores ``spend`` (and ``budget_reset_at``),
+# there is no /team/{id}/reset_spend, /global/spend/reset zeroes every key and team at once, and
+# /team/{id}/member/{user}/reset_spend only resets a member's share (docs/litellm-contract-notes.md). Pages
+# hide the button while this is False; the service still asks LiteLLM, so a proxy that learns it just works.
+TEAM_SPEND_RESET_SUPPORTED = False
+
+
 def team_reset_spend(*, team: Team, actor: Any, request: HttpRequest | None = None) -> Team:
-    """Set the team's LiteLLM spend to 0 (portal admins) and re-arm its alerts. Raises
-    ``PermissionDeniedError``, ``LiteLLMUnavailable`` (503), ``LiteLLMRejected`` (502, also when the proxy
-    cannot reset a team's spend: then nothing changed). Idempotent."""
+    """Set the team's LiteLLM spend to 0 (portal admins) and re-arm its alerts.
+
+    The client asks LiteLLM and reads the team back; LiteLLM 1.103.7 leaves the spend as it was (see
+    ``TEAM_SPEND_RESET_SUPPORTED``), which is answered as ``ConflictError`` 409 ``team_spend_reset_unsupported``:
+    LiteLLM did not fail (so not 502) and the request is well-formed (so not 422), but the proxy's current
+    state cannot honour it; nothing changed, and the spend resets by itself at the end of the team's budget
+    period. A team at 0 already succeeds. Raises ``PermissionDeniedError``, ``ConflictError``,
+    ``LiteLLMUnavailable`` (503), ``LiteLLMRejected`` (502). Idempotent."""
+    from integrations.litellm.errors import LiteLLMRejected
+
     _require_admin(actor)
-    _client().team_reset_spend(str(team.pk))
+    try:
+        _client().team_reset_spend(str(team.pk))
+    except LiteLLMRejected as exc:
+        if exc.code != "team_spend_reset_unsupported":
+            raise
+        raise ConflictError(
+            _("LiteLLM cannot reset a team's spend (it has no such call); nothing was changed. The spend resets "
+              "at the end of the team's budget period."),
+            code="team_spend_reset_unsupported",
+            details={"budget_reset_at": team.budget_reset_at.isoformat() if team.budget_reset_at else None},
+        ) from None
     with transaction.atomic():
         Team.objects.filter(pk=team.pk).update(spend=Decimal(0), spend_synced_at=timezone.now())
         alerts_rearm(target_type="team", target_id=team.pk)

@@ -416,17 +416,27 @@ def usage_analytics(*, actor: Any, filters: UsageFilters, top: int = 5, use_cach
     """``compute_analytics`` behind the shared cache: an entry lives until the next ingestion changes the
     data (the key includes the data version) or ``USAGE_ANALYTICS_CACHE_SECONDS`` pass (0 = no cache).
     Past days are frozen, so a result only goes stale when ingestion writes. Read-only."""
+    return usage_analytics_entry(actor=actor, filters=filters, top=top, use_cache=use_cache)[0]
+
+
+def usage_analytics_entry(*, actor: Any, filters: UsageFilters, top: int = 5,
+                          use_cache: bool = True) -> tuple[dict[str, Any], str | None]:
+    """``usage_analytics`` and the cache key it lives under (``None`` when caching is off).
+
+    Pages key what they derive from the analytics (rendered fragments) on that key, so those entries go
+    stale exactly when the analytics do. Read-only.
+    """
     from django.core.cache import cache
 
     ttl = settings.USAGE_ANALYTICS_CACHE_SECONDS
     if not (use_cache and ttl):
-        return compute_analytics(filters=filters, top=top)
+        return compute_analytics(filters=filters, top=top), None
     key = _cache_key(filters, top)
     result = cache.get(key)
     if result is None:
         result = compute_analytics(filters=filters, top=top)
         cache.set(key, result, ttl)
-    return result
+    return result, key
 
 
 def compute_analytics(*, filters: UsageFilters, top: int = 5) -> dict[str, Any]:
@@ -487,7 +497,10 @@ def compute_analytics(*, filters: UsageFilters, top: int = 5) -> dict[str, Any]:
     }
     if f.is_admin_view:
         result["top_users"] = top_users(f, limit=top)
-        result["unattributed"] = _finish(facts_for(f).filter(unattributed=True).aggregate(**_sums())) \
+        # Unattributed facts are exactly those without a user (a portal key always has one; the user rollup
+        # relies on it too). Filtering on user_id rather than the flag lets a model or provider filter use
+        # the covering (model, date) index alone, without visiting the table rows.
+        result["unattributed"] = _finish(facts_for(f).filter(user_id__isnull=True).aggregate(**_sums())) \
             if f.users or f.teams or f.keys or f.has_model_filter else _unattributed_from_rollup(f)
     return result
 
@@ -727,6 +740,9 @@ def usage_ingestion_runs() -> QuerySet:
     return sync_run_list(kind="usage")
 
 
+UNKNOWN_TO_LITELLM = {"unknown": True}  # the budget cache's entry for a user LiteLLM does not know
+
+
 @dataclass
 class Budget:
     """The budget card: limits from the portal, spend and reset from one source (LiteLLM, else facts)."""
@@ -753,8 +769,8 @@ def usage_budget_for_user(*, user: Any, now: datetime | None = None) -> Budget:
     come together from LiteLLM ``/user/info`` (it enforces the budget); when LiteLLM is unreachable or does
     not know the user, spend is summed from the ingested facts over the current period (the last
     ``budget_duration``, or all time without one) and labelled as such. The runway uses the trailing 7
-    complete UTC days of ingested spend. ≤ 3 queries + 1 LiteLLM call (cached briefly). Never raises for
-    LiteLLM errors.
+    complete UTC days of ingested spend. ≤ 3 queries + 1 LiteLLM call (its answer, "unknown user" included,
+    cached for ``USAGE_BUDGET_CACHE_SECONDS``). Never raises for LiteLLM errors.
     """
     from django.core.cache import cache
 
@@ -764,16 +780,23 @@ def usage_budget_for_user(*, user: Any, now: datetime | None = None) -> Budget:
     now = now or timezone.now()
     max_budget = user.max_budget
     duration = user.budget_duration or ""
-    cache_key = f"usage:budget:{user.pk}"
+    # v2: entries may be UNKNOWN_TO_LITELLM, which code from before it (still running during a rolling
+    # deploy) would misread under the old key.
+    cache_key = f"usage:budget:v2:{user.pk}"
     live = cache.get(cache_key)
     if live is None:
         try:
             info = get_litellm_client().user_get(str(user.pk))
         except LiteLLMError:
-            info = None
-        if info is not None:
-            live = {"spend": str(info.spend or 0), "reset_at": info.budget_reset_at}
+            info = None  # not cached: the breaker already makes an outage cheap, and recovery shows at once
+        else:
+            # "LiteLLM does not know this user" is cached as briefly as an answer, so a user LiteLLM has not
+            # seen yet (no key used so far) costs one LiteLLM call per period, not one per page view.
+            live = (UNKNOWN_TO_LITELLM if info is None
+                    else {"spend": str(info.spend or 0), "reset_at": info.budget_reset_at})
             cache.set(cache_key, live, settings.USAGE_BUDGET_CACHE_SECONDS)
+    if live == UNKNOWN_TO_LITELLM:
+        live = None
     period = forecast.parse_budget_duration(duration)
     if live is not None:
         spend = Decimal(live["spend"])

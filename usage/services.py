@@ -34,6 +34,7 @@ from integrations.litellm.errors import LiteLLMError
 from integrations.models import SyncRun
 from integrations.sync_runs import sync_run_finish, sync_run_start
 from litemaas.exceptions import ConflictError, ServiceUnavailableError, ValidationFailed
+from litemaas.locks import single_flight
 from usage.models import (
     DailyModelUsage,
     DailyUsage,
@@ -364,17 +365,13 @@ def _counts(result: IngestResult, started: float) -> dict[str, Any]:
 
 
 def usage_ingest_scheduled(*, now: datetime | None = None) -> IngestResult | None:
-    """The beat job: ``usage_ingest`` of the due days, single-flight through a cache lock (a run already in
+    """The beat job: ``usage_ingest`` of the due days, single-flight (``litemaas.locks``; a run already in
     progress makes this one return ``None``). Idempotent."""
-    token = uuid.uuid4().hex
-    if not cache.add(INGEST_LOCK_KEY, token, timeout=settings.USAGE_INGEST_LOCK_SECONDS):
-        logger.info("usage ingestion already running; skipped")
-        return None
-    try:
+    with single_flight(INGEST_LOCK_KEY, timeout=settings.USAGE_INGEST_LOCK_SECONDS) as acquired:
+        if not acquired:
+            logger.info("usage ingestion already running; skipped")
+            return None
         return usage_ingest(now=now)
-    finally:
-        if cache.get(INGEST_LOCK_KEY) == token:
-            cache.delete(INGEST_LOCK_KEY)
 
 
 def usage_refresh_today(*, actor: Any, request: Any = None) -> IngestResult:
@@ -385,15 +382,11 @@ def usage_refresh_today(*, actor: Any, request: Any = None) -> IngestResult:
     """
     from litemaas.audit import audit_record
 
-    token = uuid.uuid4().hex
-    if not cache.add(INGEST_LOCK_KEY, token, timeout=settings.USAGE_INGEST_LOCK_SECONDS):
-        raise ConflictError("An ingestion is already running; try again in a minute.", code="ingestion_running")
-    try:
+    with single_flight(INGEST_LOCK_KEY, timeout=settings.USAGE_INGEST_LOCK_SECONDS) as acquired:
+        if not acquired:
+            raise ConflictError("An ingestion is already running; try again in a minute.", code="ingestion_running")
         now = timezone.now()
         result = usage_ingest(days=[utc_today(now)], actor=actor, now=now, stop_on_error=True)
-    finally:
-        if cache.get(INGEST_LOCK_KEY) == token:
-            cache.delete(INGEST_LOCK_KEY)
     audit_record(action="usage.refresh_today", actor=actor, target_type="sync_run", target_id=result.run.pk,
                  metadata={"rows": result.rows, "status": result.run.status}, request=request)
     if result.errors:

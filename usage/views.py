@@ -6,16 +6,22 @@ Charts are drawn by ``static/js/usage-charts.js`` from a JSON block; every chart
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import get_template, render_to_string
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -56,6 +62,47 @@ def _chart_data(analytics: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# The parts of both usage pages drawn from the analytics alone (headline cards; charts with their tables,
+# up to days x models rows): rendered once per analytics entry and language, then served from the cache.
+# Rendering them is most of a page's time (a 30-day admin page has ~750 table rows of number formatting).
+FRAGMENTS = {"cards": "usage/_cards.html", "charts": "usage/_charts.html"}
+# Every template a fragment renders (includes too): their sources are part of the key, so a deploy that
+# changes one never serves the old HTML.
+FRAGMENT_TEMPLATES = ("usage/_cards.html", "usage/_card.html", "usage/_charts.html")
+
+
+def _fragment_source_digest() -> str:
+    sources = "\0".join(get_template(name).template.source for name in FRAGMENT_TEMPLATES)
+    return hashlib.sha256(sources.encode()).hexdigest()[:16]
+
+
+def _analytics_fragments(analytics: dict[str, Any], analytics_key: str | None) -> dict[str, SafeString]:
+    """The cards and charts HTML of ``analytics``, from the cache when ``analytics_key`` is set.
+
+    The key joins the analytics entry's key (data version, filters, scope, currency), the active language
+    and the templates' sources; an entry expires with the analytics (``USAGE_ANALYTICS_CACHE_SECONDS``).
+    The fragments use nothing of the request or the user beyond the analytics and the language. Values are
+    what the template engine returned (``SafeString``, autoescaped while rendering; the cache pickles the
+    type along), so nothing is marked safe here.
+    """
+    def render_all(names: list[str]) -> dict[str, SafeString]:
+        context = {"analytics": analytics, "chart_data": _chart_data(analytics)}
+        return {name: render_to_string(FRAGMENTS[name], context) for name in names}
+
+    if analytics_key is None:
+        return render_all(list(FRAGMENTS))
+    suffix = f"{get_language() or settings.LANGUAGE_CODE}:{_fragment_source_digest()}"
+    keys = {name: f"{analytics_key}:html:{name}:{suffix}" for name in FRAGMENTS}
+    found = cache.get_many(list(keys.values()))
+    html = {name: found[key] for name, key in keys.items() if key in found}
+    missing = [name for name in FRAGMENTS if name not in html]
+    if missing:
+        rendered = render_all(missing)
+        cache.set_many({keys[name]: rendered[name] for name in missing}, settings.USAGE_ANALYTICS_CACHE_SECONDS)
+        html.update(rendered)
+    return html
+
+
 def _export_query(request: HttpRequest, start: str | None, end: str | None, keys: tuple[str, ...]) -> str:
     params: list[tuple[str, str]] = [("start", start or ""), ("end", end or "")]
     params += [(name, value) for name in keys for value in request.GET.getlist(name) if value]
@@ -76,10 +123,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         error = exc
         filters = selectors.build_filters(actor=request.user, start=None, end=None)
         preset = "30"
-    analytics = selectors.usage_analytics(actor=request.user, filters=filters)
+    analytics, analytics_key = selectors.usage_analytics_entry(actor=request.user, filters=filters)
     context = {
         "error": error, "preset": preset, "presets": PRESETS, "filters": filters, "analytics": analytics,
-        "chart_data": _chart_data(analytics),
+        "fragments": _analytics_fragments(analytics, analytics_key),
         "options": selectors.usage_filter_options(actor=request.user, date_range=filters.range),
         "selected_models": set(filters.models), "selected_keys": {str(k) for k in filters.keys},
         "budget": selectors.usage_budget_for_user(user=request.user),
@@ -100,6 +147,8 @@ def _resolve_usernames(raw: str) -> tuple[list[str], list[str]]:
     from accounts.models import User
 
     names = [n.strip() for n in raw.split(",") if n.strip()]
+    if not names:
+        return [], []
     ids = dict(User.objects.filter(username__in=names).values_list("username", "pk"))
     out = [selectors.UNATTRIBUTED if n == selectors.UNATTRIBUTED else str(ids[n]) for n in names
            if n in ids or n == selectors.UNATTRIBUTED]
@@ -128,7 +177,7 @@ def admin_dashboard(request: HttpRequest) -> HttpResponse:
         errors.append(exc.message)
         filters = selectors.build_filters(actor=request.user, start=None, end=None, admin_view=True)
         preset = "30"
-    analytics = selectors.usage_analytics(actor=request.user, filters=filters)
+    analytics, analytics_key = selectors.usage_analytics_entry(actor=request.user, filters=filters)
     by = request.GET.get("by", "user")
     by = by if by in selectors.BREAKDOWN_DIMENSIONS else "user"
     sort = request.GET.get("sort", "-spend")
@@ -142,7 +191,8 @@ def admin_dashboard(request: HttpRequest) -> HttpResponse:
             for v in request.GET.getlist(k) if v]
     context = {
         "errors": errors, "preset": preset, "presets": PRESETS, "filters": filters, "analytics": analytics,
-        "chart_data": _chart_data(analytics), "by": by, "sort": sort, "dimensions": selectors.BREAKDOWN_DIMENSIONS,
+        "fragments": _analytics_fragments(analytics, analytics_key), "by": by, "sort": sort,
+        "dimensions": selectors.BREAKDOWN_DIMENSIONS,
         "page": page, "page_rows": selectors.enrich_breakdown(list(page.object_list), by=by),
         "query_without_page": urlencode([*base, ("by", by), ("sort", sort)]),
         "query_without_sort": urlencode([*base, ("by", by)]),

@@ -15,12 +15,13 @@ from rest_framework import serializers
 
 from apikeys.models import ApiKey, ApiKeySettings
 from apikeys.services import ModelLimits
+from litemaas.api.serializers import InputModelSerializer, InputSerializer
 
 LIMIT_FIELDS = ("max_budget", "budget_duration", "soft_budget", "tpm_limit", "rpm_limit", "max_parallel_requests")
 EXPIRY_PRESET_DAYS = (30, 60, 90, 180, 365)
 
 
-class ModelLimitsInputSerializer(serializers.Serializer):
+class ModelLimitsInputSerializer(InputSerializer):
     """Per-model limits of one model."""
 
     max_budget = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=Decimal("0"),
@@ -30,7 +31,7 @@ class ModelLimitsInputSerializer(serializers.Serializer):
     rpm_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
 
 
-class _KeyInputSerializer(serializers.Serializer):
+class _KeyInputSerializer(InputSerializer):
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
     model_ids = serializers.ListField(child=serializers.CharField(max_length=255), min_length=1, max_length=50)
@@ -89,13 +90,13 @@ class ApiKeyUpdateInputSerializer(_KeyInputSerializer):
                                      required=False)
 
 
-class RotateInputSerializer(serializers.Serializer):
+class RotateInputSerializer(InputSerializer):
     """``POST /api-keys/{id}/rotate``: how long the old key keeps working (0–24 h)."""
 
     grace_hours = serializers.FloatField(min_value=0, max_value=24, required=False, default=0)
 
 
-class ReasonInputSerializer(serializers.Serializer):
+class ReasonInputSerializer(InputSerializer):
     """Optional reason of a block or revoke (audited, shown to the owner)."""
 
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
@@ -205,7 +206,7 @@ class KeySelfSerializer(serializers.Serializer):
                                      help_text="'portal' when LiteLLM was unavailable (figures may be stale).")
 
 
-class ApiKeySettingsSerializer(serializers.ModelSerializer):
+class ApiKeySettingsSerializer(InputModelSerializer):
     """The admin's key defaults and ceilings (``null`` = no default / no ceiling)."""
 
     never_expires_allowed = serializers.BooleanField(read_only=True)

@@ -80,6 +80,8 @@ class _KeyActionsMixin:
                                      request=request, **data.to_service_kwargs())
         return self._out(key)
 
+    # The key as deleted (202 while LiteLLM has not confirmed yet); the schema said 204 with no body.
+    @extend_schema(responses={200: ApiKeyOutputSerializer, 202: ApiKeyOutputSerializer})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = services.apikey_delete(key=self.get_key(), actor=request.user, request=request)
         return self._revocation_response(key)

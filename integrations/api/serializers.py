@@ -4,6 +4,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from integrations.models import DriftItem, Outbox, SyncRun
+from litemaas.api.serializers import InputSerializer
 
 
 class ReconcileRunSerializer(serializers.ModelSerializer):
@@ -45,7 +46,7 @@ class OutboxEntrySerializer(serializers.ModelSerializer):
                   "next_attempt_at", "lease_until", "last_error", "created_at", "updated_at", "delivered_at"]
 
 
-class ReconcileRequestSerializer(serializers.Serializer):
+class ReconcileRequestSerializer(InputSerializer):
     """Input of ``POST /api/v1/admin/sync/reconcile``."""
 
     dry_run = serializers.BooleanField(default=False)

@@ -264,6 +264,11 @@ def authorize_model_call(state: DoubleState, secret: str, model_name: str | None
             spent, cap = (key["spend"], key["max_budget"]) if over_key else (user["spend"], user["max_budget"])
             fail = err(429, f"Budget has been exceeded! Key=key ({key['key_name']}) Current cost: {spent}, "
                             f"Max budget: {cap}", "budget_exceeded")
+        member = state.member_budgets.get((key.get("team_id") or "", key["user_id"] or ""))
+        if fail is None and member is not None and member.get("max_budget") is not None \
+                and member["spend"] >= member["max_budget"]:
+            fail = err(429, f"Budget has been exceeded! TeamMember={key['user_id']}:{key['team_id']} Current cost: "
+                            f"{member['spend']}, Max budget: {member['max_budget']}", "budget_exceeded")
         if fail is not None:
             state.record_usage(token=key["token"], model_group=model_name or "", provider_model=model_name or "",
                                prompt_tokens=0, completion_tokens=0, spend=0.0, success=False)

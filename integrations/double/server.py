@@ -283,6 +283,8 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", "/team/update"): lambda: state.team_update(body),
             ("POST", "/team/member_add"): lambda: state.team_member_add(body),
             ("POST", "/team/member_delete"): lambda: state.team_member_delete(body),
+            ("POST", "/team/member_update"): lambda: state.team_member_update(body),
+            ("GET", "/v2/team/list"): lambda: state.team_list_v2(params),
             ("POST", "/key/generate"): lambda: key_ops.key_generate(state, body),
             ("POST", "/key/update"): lambda: key_ops.key_update(state, body),
             ("POST", "/key/delete"): lambda: key_ops.key_delete(state, body),

@@ -95,6 +95,8 @@ class DoubleState:
             self.keys: dict[str, dict[str, Any]] = {}
             self.models: dict[str, dict[str, Any]] = {}
             self.spend_rows: list[dict[str, Any]] = []
+            # (team_id, user_id) → the membership's spend and budget row (``/team/member_update``).
+            self.member_budgets: dict[tuple[str, str], dict[str, Any]] = {}
             if seed_models:
                 self.seed_models()
 
@@ -238,8 +240,13 @@ class DoubleState:
             else:
                 rows.sort(key=lambda u: (u.get(sort_by) is None, "" if u.get(sort_by) is None else u[sort_by]),
                           reverse=order == "desc")
-            chunk = [{**copy.deepcopy(u), "key_count": sum(k["user_id"] == u["user_id"] for k in self.keys.values())}
-                     for u in rows[(page - 1) * size: page * size]]
+            page_rows = rows[(page - 1) * size: page * size]
+            wanted = {u["user_id"] for u in page_rows}
+            counts: dict[str, int] = {}
+            for k in self.keys.values():  # one pass over the keys per page, not one per user
+                if k["user_id"] in wanted:
+                    counts[k["user_id"]] = counts.get(k["user_id"], 0) + 1
+            chunk = [{**copy.deepcopy(u), "key_count": counts.get(u["user_id"], 0)} for u in page_rows]
         return 200, {"users": chunk, "total": len(rows), "page": page, "page_size": size,
                      "total_pages": -(-len(rows) // size)}
 
@@ -279,7 +286,77 @@ class DoubleState:
             if team is None:
                 return err(404, str({"message": f"Team not found, passed team id: {team_id}."}), "auth_error")
             keys = [self.key_row(k) for k in self.keys.values() if k["team_id"] == team_id]
-            return 200, {"team_id": team_id, "team_info": copy.deepcopy(team), "keys": keys}
+            return 200, {"team_id": team_id, "team_info": copy.deepcopy(team), "keys": keys,
+                         "team_memberships": self.team_memberships(team)}
+
+    def team_memberships(self, team: dict[str, Any]) -> list[dict[str, Any]]:
+        """``team_memberships`` of ``/team/info`` and ``/team/list``: every member, plus any user given a
+        budget by ``/team/member_update`` without being a member (1.103.7 creates that row)."""
+        team_id = team["team_id"]
+        users = [m["user_id"] for m in team["members_with_roles"]]
+        users += [u for (t, u) in self.member_budgets if t == team_id and u not in users]
+        rows = []
+        for user_id in users:
+            slot = self.member_budgets.get((team_id, user_id))
+            table = None if slot is None or slot.get("budget_id") is None else {
+                k: slot.get(k) for k in ("budget_id", "max_budget", "tpm_limit", "rpm_limit", "budget_duration")}
+            spend = 0.0 if slot is None else slot.get("spend", 0.0)
+            rows.append({"user_id": user_id, "team_id": team_id, "budget_id": None if table is None else table["budget_id"],
+                         "spend": spend, "total_spend": spend, "litellm_budget_table": table})
+        return rows
+
+    def team_member_update(self, body: dict[str, Any]) -> Reply:
+        """POST /team/member_update: merge-patch the member's budget row (a value sets, null clears, absent
+        keeps); no membership check (a non-member gets a row); ``role: admin`` is an Enterprise feature."""
+        team_id, user_id = body.get("team_id"), body.get("user_id")
+        if team_id is None:
+            return detail(400, "No team id passed in")
+        if body.get("role") == "admin":
+            return 400, {"detail": "Assigning team admins is a premium feature. You must be a LiteLLM Enterprise "
+                                   "user to use this feature."}
+        if user_id is None and body.get("user_email") is None:
+            return detail(400, "Either user_id or user_email needs to be passed in")
+        with self.lock:
+            team = self.teams.get(team_id)
+            if team is None:
+                return detail(400, f"Team id={team_id} does not exist in db")
+            if user_id is None:
+                user_id = next((m["user_id"] for m in team["members_with_roles"]
+                                if m.get("user_email") and m["user_email"] == body.get("user_email")), None)
+                if user_id is None:
+                    return detail(400, f"User id doesn't exist in team table. Data={body}")
+            slot = self.member_budgets.setdefault((team_id, user_id), {"spend": 0.0})
+            for field, column in (("max_budget_in_team", "max_budget"), ("tpm_limit", "tpm_limit"),
+                                  ("rpm_limit", "rpm_limit"), ("budget_duration", "budget_duration")):
+                if field in body:
+                    slot[column] = body[field]
+                    slot.setdefault("budget_id", str(uuid.uuid4()))
+        return 200, {"user_id": user_id, "user_email": body.get("user_email"), "team_id": team_id,
+                     **{name: body.get(name) for name in ("max_budget_in_team", "tpm_limit", "rpm_limit",
+                                                          "budget_duration", "allowed_models", "temp_budget_increase",
+                                                          "temp_budget_expiry")}}
+
+    def team_list_v2(self, params: dict[str, str]) -> Reply:
+        """GET /v2/team/list: ``page`` ≥ 1 and ``page_size`` 1..100 (default 10) or 422; rows are team rows
+        with ``keys_count`` and ``members_count``, no keys and no memberships."""
+        page, size = int(params.get("page", 1)), int(params.get("page_size", 10))
+        if page < 1 or not 1 <= size <= 100:
+            name, bound = ("page", "greater than or equal to 1") if page < 1 else (
+                "page_size", "less than or equal to 100" if size > 100 else "greater than or equal to 1")
+            return 422, {"detail": [{"type": "less_than_equal" if "less" in bound else "greater_than_equal",
+                                     "loc": ["query", name], "msg": f"Input should be {bound}",
+                                     "input": params.get(name)}]}
+        sort_by, order = params.get("sort_by") or "", (params.get("sort_order") or "asc").lower()
+        with self.lock:
+            rows = list(self.teams.values())
+            if sort_by in ("team_id", "team_alias", "created_at", "spend"):
+                rows.sort(key=lambda t: (t.get(sort_by) is None, "" if t.get(sort_by) is None else t[sort_by]),
+                          reverse=order == "desc")
+            chunk = [{**copy.deepcopy(t), "members_count": len(t["members_with_roles"]),
+                      "keys_count": sum(k["team_id"] == t["team_id"] for k in self.keys.values())}
+                     for t in rows[(page - 1) * size: page * size]]
+        return 200, {"teams": chunk, "total": len(rows), "page": page, "page_size": size,
+                     "total_pages": -(-len(rows) // size)}
 
     def team_list(self) -> Reply:
         """GET /team/list: a bare list of every team sorted by alias, no paging, each with its
@@ -287,8 +364,7 @@ class DoubleState:
         with self.lock:
             rows = []
             for team in sorted(self.teams.values(), key=lambda t: t.get("team_alias") or ""):
-                memberships = [{"user_id": m["user_id"], "team_id": team["team_id"], "budget_id": None, "spend": 0.0,
-                                "total_spend": 0.0, "litellm_budget_table": None} for m in team["members_with_roles"]]
+                memberships = self.team_memberships(team)
                 keys = [self.key_row(k) for k in self.keys.values() if k["team_id"] == team["team_id"]]
                 rows.append({**copy.deepcopy(team), "team_memberships": memberships, "keys": keys})
             return 200, rows
@@ -372,3 +448,6 @@ class DoubleState:
                 team = self.teams.get(key.get("team_id") or "")
                 if team is not None:
                     team["spend"] = team.get("spend", 0.0) + spend
+                    member = self.member_budgets.setdefault((team["team_id"], key.get("user_id") or ""),
+                                                            {"spend": 0.0})
+                    member["spend"] = member.get("spend", 0.0) + spend

@@ -36,6 +36,7 @@ from integrations.litellm.types import (
     ModelDeployment,
     Readiness,
     TeamInfo,
+    TeamMemberLimits,
     UserInfo,
 )
 
@@ -46,6 +47,8 @@ ALLOWED_USER_ROLES: Final = ("internal_user", "internal_user_viewer")
 _NO_MODELS_MESSAGE: Final = "llm model list not loaded"
 # /user/list answers 422 for a larger page (1.103.7).
 USER_LIST_MAX_PAGE_SIZE: Final = 100
+# /v2/team/list answers 422 for a larger page (1.103.7).
+TEAM_LIST_MAX_PAGE_SIZE: Final = 100
 
 
 class LiteLLMClient(KeyCalls):
@@ -329,6 +332,33 @@ class LiteLLMClient(KeyCalls):
         rows = body if isinstance(body, list) else (body.get("teams") or body.get("data") or [])
         return parse_reply("/team/list", lambda r: [TeamInfo.model_validate(t) for t in r if isinstance(t, dict)], rows)
 
+    def team_list_paged(self, *, page_size: int = TEAM_LIST_MAX_PAGE_SIZE) -> list[TeamInfo]:
+        """GET /v2/team/list over every page: every team with its spend and budget, *without* key rows.
+
+        1.103.7 answers ``{"teams", "total", "page", "page_size", "total_pages"}``; rows are team rows with
+        ``members_with_roles``, ``keys_count`` and ``members_count`` but no keys (unlike ``/team/list``,
+        whose rows carry every key of the team). ``page_size`` above 100 is a 422 (a ValueError here). The
+        walk asks for ``team_id asc`` and drops repeats. Releases without the route answer 404
+        (LiteLLMNotFound: the caller falls back to ``team_get`` per team). Idempotent, retried. Raises
+        LiteLLMNotFound, LiteLLMUnavailable, LiteLLMRejected.
+        """
+        if not 1 <= page_size <= TEAM_LIST_MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{TEAM_LIST_MAX_PAGE_SIZE} (LiteLLM answers 422 otherwise)")
+        teams: dict[str, TeamInfo] = {}
+        page = 1
+        while True:
+            body = self._transport.call("GET", "/v2/team/list", endpoint="/v2/team/list",
+                                        params={"page": page, "page_size": page_size, "sort_by": "team_id",
+                                                "sort_order": "asc"})
+            rows = parse_reply("/v2/team/list", lambda b: b["teams"], body) or []
+            for team in parse_reply("/v2/team/list",
+                                    lambda r: [TeamInfo.model_validate(t) for t in r if isinstance(t, dict)], rows):
+                teams.setdefault(team.team_id, team)
+            total_pages = int(body.get("total_pages") or 0) if isinstance(body, dict) else 0
+            if page >= total_pages or not rows:
+                return list(teams.values())
+            page += 1
+
     def team_reset_spend(self, team_id: str) -> TeamInfo:
         """Set a team's spend to 0 with POST /team/update ``{"spend": 0}``, then re-read the team to be sure.
 
@@ -360,6 +390,26 @@ class LiteLLMClient(KeyCalls):
                 return False
             raise
         return True
+
+    def team_member_update(self, team_id: str, user_id: str, *, max_budget_in_team: Any = UNSET,
+                           tpm_limit: Any = UNSET, rpm_limit: Any = UNSET) -> TeamMemberLimits:
+        """POST /team/member_update: the member's own budget (and tpm/rpm) inside the team, which LiteLLM
+        enforces on the member's keys charged to the team (429 ``budget_exceeded`` "TeamMember=…",
+        429 ``throttling_error`` for rate limits).
+
+        1.103.7 merge-patches the membership's budget row: a given value sets, ``None`` clears, an omitted
+        field stays. It does **not** check membership (a non-member gets a budget row and a 200), so call
+        it for members only; an unknown team is a 400 "does not exist in db" (LiteLLMNotFound). The role is
+        never sent (team ``admin`` needs an Enterprise licence). Idempotent (absolute values), retried.
+        Raises LiteLLMNotFound, LiteLLMUnavailable, LiteLLMRejected.
+        """
+        body: dict[str, Any] = {"team_id": team_id, "user_id": user_id}
+        for name, value in (("max_budget_in_team", max_budget_in_team), ("tpm_limit", tpm_limit),
+                            ("rpm_limit", rpm_limit)):
+            if value is not UNSET:
+                body[name] = None if value is None else (float(value) if name == "max_budget_in_team" else int(value))
+        reply = self._transport.call("POST", "/team/member_update", endpoint="/team/member_update", body=body)
+        return parse_reply("/team/member_update", TeamMemberLimits.model_validate, reply)
 
     def team_member_delete(self, team_id: str, user_id: str, *, missing_ok: bool = True) -> bool:
         """POST /team/member_delete. True if removed, False if the user was not a member (``missing_ok``).

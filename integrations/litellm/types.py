@@ -186,6 +186,16 @@ class TeamInfo(_Result):
         return {m.user_id for m in self.members if m.user_id}
 
 
+class TeamMemberLimits(_Result):
+    """A member's own limits inside a team (``/team/member_update``'s reply; ``None`` = no limit)."""
+
+    team_id: str
+    user_id: str
+    max_budget_in_team: Money = None
+    tpm_limit: Limit = None
+    rpm_limit: Limit = None
+
+
 class UserInfo(_Result):
     """A LiteLLM user (``user_id`` = the portal user UUID) with the keys LiteLLM lists for it."""
 

@@ -2,7 +2,7 @@
 
 Level-triggered like a Kubernetes controller: whatever caused the drift, a run converges it, and running it
 twice does nothing twice (objects with a change already in the outbox are "pending sync", not drift; every
-action is idempotent). Single-flight through a ``cache.add`` lock. Safety rails: dry-run (setting or per
+action is idempotent). Single-flight through ``litemaas.locks``. Safety rails: dry-run (setting or per
 run), and an abort when more than ``SYNC_MAX_DESTRUCTIVE_SHARE`` of the keys would be blocked or marked
 broken (a wrong URL or an empty LiteLLM database must not wipe anything).
 """
@@ -26,6 +26,7 @@ from integrations.reconcile import strategies as s
 from integrations.reconcile.actions import RepairError, execute
 from integrations.sync_runs import sync_run_finish, sync_run_start
 from litemaas.audit import audit_record
+from litemaas.locks import single_flight
 
 logger = logging.getLogger(__name__)
 
@@ -47,20 +48,11 @@ def reconcile_run(*, actor: Any = None, dry_run: bool | None = None) -> SyncRun 
     Never raises for LiteLLM errors: the run is recorded ``failed`` with the error. Idempotent.
     """
     dry = bool(settings.SYNC_DRY_RUN or dry_run)
-    try:
-        acquired = cache.add(LOCK_KEY, 1, settings.SYNC_RECONCILE_LOCK_SECONDS)
-    except Exception:  # noqa: BLE001 - without a cache the outbox still orders every write; run
-        acquired = True
-    if not acquired:
-        logger.info("reconcile skipped: another run is in progress")
-        return None
-    try:
+    with single_flight(LOCK_KEY, timeout=settings.SYNC_RECONCILE_LOCK_SECONDS) as acquired:
+        if not acquired:
+            logger.info("reconcile skipped: another run is in progress")
+            return None
         return _run(actor=actor, dry_run=dry)
-    finally:
-        try:
-            cache.delete(LOCK_KEY)
-        except Exception:  # noqa: BLE001 - the lock expires on its own
-            logger.debug("cache unavailable releasing the reconcile lock")
 
 
 def _run(*, actor: Any, dry_run: bool) -> SyncRun:

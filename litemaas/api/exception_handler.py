@@ -32,7 +32,7 @@ DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 def database_unavailable_body() -> dict[str, Any]:
     """The error body of a request that failed because the database could not be reached."""
-    return error_body("database_unavailable", "The service is temporarily unavailable. Please try again shortly.")
+    return error_body("database_unavailable", _("The service is temporarily unavailable. Please try again shortly."))
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

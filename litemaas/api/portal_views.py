@@ -27,6 +27,7 @@ from accounts.models import Role
 from litemaas import portal_selectors as sel
 from litemaas import portal_services as svc
 from litemaas.api.permissions import IsAdminOrReadOnlyAdmin, TokenScopePermission
+from litemaas.api.serializers import InputModelSerializer, InputSerializer, json_type_error
 from litemaas.branding import BRANDING_IMAGE_MAX_BYTES
 from litemaas.currency import CURRENCIES
 from litemaas.exceptions import NotFoundError, ValidationFailed
@@ -93,7 +94,7 @@ class _UserIdListField(serializers.ListField):
         return super().to_representation(data)
 
 
-class BannerSerializer(serializers.ModelSerializer):
+class BannerSerializer(InputModelSerializer):
     """A banner as admins see and edit it. ``content`` maps language codes to Markdown (``en`` required)."""
 
     content = serializers.DictField(child=serializers.CharField(allow_blank=True))
@@ -173,7 +174,7 @@ class CanChangeBrandingOrRead(BasePermission):
         return sel.branding_can_change(request.user)
 
 
-class BrandingSerializer(serializers.Serializer):
+class BrandingSerializer(InputSerializer):
     """Login texts, logo switches and which images exist (with their cache-busting versions)."""
 
     login_logo_enabled = serializers.BooleanField(required=False)
@@ -204,6 +205,12 @@ class BrandingView(APIView):
         return Response(BrandingSerializer(sel.branding_get()).data)
 
 
+class BrandingImageUploadSerializer(InputSerializer):
+    """The JSON form of an image upload (documentation; ``BrandingImageView.put`` reads the body itself)."""
+
+    data = serializers.CharField(help_text="Base64 of a PNG, JPEG or WebP image (≤512 KB).")
+
+
 class BrandingImageView(APIView):
     """``/api/v1/branding/images/{kind}``: GET the bytes (public), PUT an upload, DELETE it.
 
@@ -219,9 +226,8 @@ class BrandingImageView(APIView):
 
         return branding_image(request._request, kind)
 
-    @extend_schema(summary="Upload a branding image", request=inline_serializer("BrandingImageUpload", {
-        "data": serializers.CharField(help_text="Base64 of a PNG, JPEG or WebP image (≤512 KB).")}),
-        responses=BrandingSerializer)
+    @extend_schema(summary="Upload a branding image", request=BrandingImageUploadSerializer,
+                   responses=BrandingSerializer)
     def put(self, request: Request, kind: str) -> Response:
         upload = request.FILES.get("file")
         if upload is not None:
@@ -230,7 +236,11 @@ class BrandingImageView(APIView):
             try:
                 # A JSON body that is not an object (``[null]``) has no "data": same answer as bad base64.
                 data = request.data.get("data", "") if hasattr(request.data, "get") else ""
-                raw = base64.b64decode(str(data), validate=True)
+                if not isinstance(data, str):  # JSON types are strict (litemaas.api.serializers)
+                    error = json_type_error(serializers.CharField(), data) or _("This field may not be null.")
+                    raise ValidationFailed(_("Send the image as base64 in \"data\" or as a multipart \"file\"."),
+                                           details={"fields": {"data": [error]}})
+                raw = base64.b64decode(data, validate=True)
             except (binascii.Error, ValueError) as exc:
                 raise ValidationFailed(_("Send the image as base64 in \"data\" or as a multipart \"file\"."),
                                        details={"fields": {"data": [_("Not valid base64.")]}}) from exc
@@ -246,7 +256,7 @@ class BrandingImageView(APIView):
 
 
 # --------------------------------------------------------------------------------------------- settings
-class PortalSettingsSerializer(serializers.Serializer):
+class PortalSettingsSerializer(InputSerializer):
     """Display currency and new-user defaults (null/empty = the server default in ``defaults``)."""
 
     currency_code = serializers.CharField(required=False, allow_blank=True)
@@ -287,7 +297,7 @@ class AdminSettingsView(APIView):
 
     @extend_schema(summary="Portal settings", responses=PortalSettingsOutSerializer)
     def get(self, request: Request) -> Response:
-        return Response(_settings_payload())
+        return Response(PortalSettingsOutSerializer(_settings_payload()).data)
 
     @extend_schema(summary="Change portal settings", request=PortalSettingsSerializer,
                    responses=PortalSettingsOutSerializer)
@@ -295,7 +305,7 @@ class AdminSettingsView(APIView):
         serializer = PortalSettingsSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         svc.portal_settings_update(actor=request.user, request=request._request, **serializer.validated_data)
-        return Response(_settings_payload())
+        return Response(PortalSettingsOutSerializer(_settings_payload()).data)
 
 
 class CurrencyListView(APIView):

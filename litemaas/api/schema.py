@@ -10,6 +10,10 @@ instead of on each view (an operation's own ``extend_schema(responses=...)`` ent
   a paginated list;
 - 400: invalid input, on operations that take a body, query or path parameters (a malformed id);
 - 429: throttled (every operation is throttled); 503: the database or LiteLLM is unavailable.
+
+It also marks the optional query filters ``allowEmptyValue``: ``?start=&users=`` means "no such filter",
+as an HTML GET form sends it and as DRF reads a query string (an empty optional value is absent).
+Pagination is the exception: ``?page=`` is a 404 and ``?page_size=`` a 400.
 """
 from __future__ import annotations
 
@@ -36,6 +40,7 @@ ERROR_SCHEMA = {
     "required": ["error"],
 }
 METHODS = ("get", "put", "post", "patch", "delete")
+PAGINATION_PARAMETERS = ("page", "page_size")
 
 
 def _codes_for(operation: dict[str, Any], path_item: dict[str, Any], method: str) -> list[str]:
@@ -49,7 +54,8 @@ def _codes_for(operation: dict[str, Any], path_item: dict[str, Any], method: str
 
 
 def document_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """POSTPROCESSING_HOOKS entry: add the shared error responses to every operation."""
+    """POSTPROCESSING_HOOKS entry: add the shared error responses to every operation; mark the optional
+    query filters as accepting an empty value."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("Error", ERROR_SCHEMA)
     for path_item in result.get("paths", {}).values():
@@ -57,6 +63,10 @@ def document_error_responses(result: dict[str, Any], generator: Any, request: An
             operation = path_item.get(method)
             if operation is None:
                 continue
+            for parameter in operation.get("parameters", []):
+                if (parameter.get("in") == "query" and not parameter.get("required")
+                        and parameter.get("name") not in PAGINATION_PARAMETERS):
+                    parameter["allowEmptyValue"] = True
             responses = operation.setdefault("responses", {})
             for code in _codes_for(operation, path_item, method):
                 responses.setdefault(code, {"description": DESCRIPTIONS[code],

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from litemaas.api.serializers import InputSerializer
 from subscriptions.models import LlmModel, ModelType, Subscription, SubscriptionStatus
 from subscriptions.selectors import access_state
 
@@ -78,7 +79,7 @@ class AdminModelSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class _ModelInputBase(serializers.Serializer):
+class _ModelInputBase(InputSerializer):
     provider = serializers.RegexField(r"^[a-z0-9_\-]+$", max_length=100, required=False)
     backend_model_name = serializers.CharField(max_length=255, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
@@ -116,7 +117,7 @@ class AdminModelUpdateSerializer(_ModelInputBase):
     """Partial update input: any subset of the create fields except the name."""
 
 
-class ModelTestSerializer(serializers.Serializer):
+class ModelTestSerializer(InputSerializer):
     """"Test configuration" input; without ``api_key`` the stored key of ``model_id`` is used."""
 
     api_base = serializers.URLField(max_length=500)
@@ -133,7 +134,7 @@ class ProbeResultSerializer(serializers.Serializer):
     available_models = serializers.ListField(child=serializers.CharField())
 
 
-class ModelSyncInputSerializer(serializers.Serializer):
+class ModelSyncInputSerializer(InputSerializer):
     force = serializers.BooleanField(required=False, default=False,
                                      help_text="Apply even when many models would be marked unavailable.")
 
@@ -188,12 +189,12 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SubscriptionCreateSerializer(serializers.Serializer):
+class SubscriptionCreateSerializer(InputSerializer):
     model_id = serializers.CharField(max_length=255)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class RequestReviewSerializer(serializers.Serializer):
+class RequestReviewSerializer(InputSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
@@ -245,13 +246,13 @@ class AdminSubscriptionDetailSerializer(AdminSubscriptionSerializer):
         return HistorySerializer(obj.history.select_related("changed_by").all(), many=True).data
 
 
-class BulkApproveSerializer(serializers.Serializer):
+class BulkApproveSerializer(InputSerializer):
     subscription_ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=500)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000,
                                    help_text="Optional comment shown to the users.")
 
 
-class BulkDenySerializer(serializers.Serializer):
+class BulkDenySerializer(InputSerializer):
     subscription_ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=500)
     reason = serializers.CharField(max_length=2000, help_text="Shown to the users.")
 
@@ -261,12 +262,12 @@ class BulkResultSerializer(serializers.Serializer):
     failed = serializers.ListField(child=serializers.DictField())
 
 
-class StatusChangeSerializer(serializers.Serializer):
+class StatusChangeSerializer(InputSerializer):
     status = serializers.ChoiceField(choices=SubscriptionStatus.choices)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class AdminDeleteSerializer(serializers.Serializer):
+class AdminDeleteSerializer(InputSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -43,6 +44,9 @@ class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         OpenApiParameter("capability", str, enum=list(selectors._CAPABILITY_FILTERS)),
     ])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        capability = request.query_params.get("capability", "")
+        if capability and capability not in selectors._CAPABILITY_FILTERS:  # the schema's enum; "" = any
+            raise ValidationError({"capability": [f"Not one of: {', '.join(selectors._CAPABILITY_FILTERS)}."]})
         return super().list(request, *args, **kwargs)
 
 
@@ -59,8 +63,9 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     def get_object(self):
         return selectors.subscription_get_for_user(user=self.request.user, subscription_id=self.kwargs["pk"])
 
-    # 404: the model_id names no catalogue model.
-    @extend_schema(request=s.SubscriptionCreateSerializer, responses={201: s.SubscriptionSerializer, 404: ErrorSerializer})
+    # 404: the model_id names no catalogue model; 409: the caller already has a subscription to it.
+    @extend_schema(request=s.SubscriptionCreateSerializer,
+                   responses={201: s.SubscriptionSerializer, 404: ErrorSerializer, 409: ErrorSerializer})
     def create(self, request: Request) -> Response:
         data = _valid(s.SubscriptionCreateSerializer, request.data)
         subscription = services.subscription_create(user=request.user, model_id=data["model_id"],

@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import NotificationPreference, Role, User
+from litemaas.api.serializers import InputModelSerializer, InputSerializer
 from teams.models import Membership, Team, TeamGroupMapping, TeamRole
 
 MONEY = {"max_digits": 12, "decimal_places": 4, "min_value": Decimal("0")}
@@ -15,7 +16,7 @@ MONEY = {"max_digits": 12, "decimal_places": 4, "min_value": Decimal("0")}
 class TeamOutputSerializer(serializers.ModelSerializer):
     """A team as its members and admins see it (the webhook secret never appears)."""
 
-    member_count = serializers.IntegerField(read_only=True, required=False)
+    member_count = serializers.SerializerMethodField()
     my_role = serializers.SerializerMethodField()
     is_default = serializers.BooleanField(read_only=True)
     has_webhook = serializers.SerializerMethodField()
@@ -28,6 +29,11 @@ class TeamOutputSerializer(serializers.ModelSerializer):
                   "created_at", "updated_at", "archived_at"]
         read_only_fields = fields
 
+    def get_member_count(self, obj: Team) -> int:
+        # Lists annotate the count; a single team (GET /teams/{id}) did not, and the field went missing.
+        count = getattr(obj, "member_count", None)
+        return obj.memberships.count() if count is None else count
+
     def get_my_role(self, obj: Team) -> str | None:
         roles = self.context.get("my_roles") or {}
         return roles.get(obj.pk)
@@ -36,7 +42,7 @@ class TeamOutputSerializer(serializers.ModelSerializer):
         return bool(obj.alert_webhook_url)
 
 
-class TeamCreateInputSerializer(serializers.Serializer):
+class TeamCreateInputSerializer(InputSerializer):
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     owner_id = serializers.UUIDField(required=False, allow_null=True)
@@ -48,7 +54,7 @@ class TeamCreateInputSerializer(serializers.Serializer):
     allowed_models = serializers.ListField(child=serializers.CharField(max_length=255), required=False, default=list)
 
 
-class TeamUpdateInputSerializer(serializers.Serializer):
+class TeamUpdateInputSerializer(InputSerializer):
     name = serializers.CharField(max_length=100, required=False)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
     max_budget = serializers.DecimalField(**MONEY, required=False, allow_null=True)
@@ -78,7 +84,7 @@ class MembershipOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MemberAddInputSerializer(serializers.Serializer):
+class MemberAddInputSerializer(InputSerializer):
     user_id = serializers.UUIDField(required=False)
     username = serializers.CharField(max_length=150, required=False)
     role = serializers.CharField(max_length=10, default=TeamRole.MEMBER, help_text=TEAM_ROLE_HELP)
@@ -90,7 +96,7 @@ class MemberAddInputSerializer(serializers.Serializer):
         return attrs
 
 
-class MemberUpdateInputSerializer(serializers.Serializer):
+class MemberUpdateInputSerializer(InputSerializer):
     role = serializers.CharField(max_length=10, required=False, help_text=TEAM_ROLE_HELP)
     max_budget = serializers.DecimalField(**MONEY, required=False, allow_null=True)
 
@@ -116,7 +122,7 @@ class AdminUserOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AdminUserUpdateInputSerializer(serializers.Serializer):
+class AdminUserUpdateInputSerializer(InputSerializer):
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     is_active = serializers.BooleanField(required=False)
     max_budget = serializers.DecimalField(**MONEY, required=False, allow_null=True)
@@ -125,14 +131,14 @@ class AdminUserUpdateInputSerializer(serializers.Serializer):
     rpm_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
 
 
-class BulkLimitsInputSerializer(serializers.Serializer):
+class BulkLimitsInputSerializer(InputSerializer):
     max_budget = serializers.DecimalField(**MONEY, required=False, allow_null=True)
     budget_duration = serializers.CharField(max_length=16, required=False, allow_blank=True, allow_null=True)
     tpm_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     rpm_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
 
 
-class NotificationPreferenceSerializer(serializers.ModelSerializer):
+class NotificationPreferenceSerializer(InputModelSerializer):
     """``GET``/``PUT /notification-preferences``; the webhook secret is shown to its owner only here."""
 
     thresholds = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=1000), max_length=10)

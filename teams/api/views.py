@@ -46,7 +46,8 @@ def _team_out(team: Team, request: Request, *, http_status: int = status.HTTP_20
 
 
 class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """``/teams``: my teams; create (portal admins), change (managers: name; admins: limits), archive."""
+    """``/teams``: my teams; create (portal admins: anything; other users: a team they own, name and
+    description only, up to ``TEAM_MAX_OWNED_PER_USER``), change (managers: name; admins: limits), archive."""
 
     serializer_class = TeamOutputSerializer
     lookup_value_regex = "[^/]+"
@@ -60,8 +61,10 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_object(self) -> Team:
         return selectors.get_team_for_user(user=self.request.user, team_id=self.kwargs["pk"])
 
-    # 404: owner_id names no user.
-    @extend_schema(request=TeamCreateInputSerializer, responses={201: TeamOutputSerializer, 404: ErrorSerializer})
+    # 403: admin-only fields (owner, limits, models) from a non-admin, or self-service creation disabled
+    # (TEAM_MAX_OWNED_PER_USER=0); 404: owner_id names no user; 409: team_owner_limit or a duplicate name.
+    @extend_schema(request=TeamCreateInputSerializer, responses={201: TeamOutputSerializer, 403: ErrorSerializer,
+                                                                 404: ErrorSerializer, 409: ErrorSerializer})
     def create(self, request: Request) -> Response:
         data = TeamCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -81,7 +84,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         team = services.team_update(team=team, actor=request.user, request=request, **data.validated_data)
         return _team_out(team, request)
 
-    @extend_schema(request=None, responses=TeamOutputSerializer)
+    @extend_schema(request=None, responses={200: TeamOutputSerializer})  # the archived team (not a 204)
     def destroy(self, request: Request, pk: str) -> Response:
         """Archive (teams are never deleted: their spend history stays)."""
         team = services.team_archive(team=self.get_object(), actor=request.user, request=request)
@@ -173,7 +176,8 @@ class AdminTeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                         for k in selectors.team_keys(team=team)[:200]]
         return Response(body)
 
-    @extend_schema(request=None, responses=TeamOutputSerializer)
+    # 409 team_spend_reset_unsupported: LiteLLM 1.103.7 cannot reset a team's spend (nothing changed).
+    @extend_schema(request=None, responses={200: TeamOutputSerializer, 409: ErrorSerializer})
     @action(detail=True, methods=["post"], url_path="reset-spend", permission_classes=[IsPortalAdmin])
     def reset_spend(self, request: Request, pk: str) -> Response:
         team = services.team_reset_spend(team=self.get_object(), actor=request.user, request=request)

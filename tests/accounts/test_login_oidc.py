@@ -10,28 +10,14 @@ from django.test import Client
 from accounts.models import Role, User
 from litemaas.models import AuditEvent
 from tests.factories import UserFactory
-from tests.fakes import oauth_login
+from tests.fakes import oauth_login, serve_idp, signed_in_user
 from tests.fakes.oidc import LOGIN_PATH, FakeOidcProvider
 
 
 @pytest.fixture
 def oidc(settings):
     """A running fake OpenID provider, with the portal's OIDC settings pointing at it."""
-    fake = FakeOidcProvider().start()
-    settings.AUTH_PROVIDER = "oidc"
-    settings.SOCIALACCOUNT_PROVIDERS = fake.provider_settings()
-    settings.OIDC_GROUPS_CLAIM = "groups"
-    settings.ADMIN_GROUPS = ["litemaas-admins"]
-    settings.READONLY_ADMIN_GROUPS = ["litemaas-readonly"]
-    settings.INITIAL_ADMIN_USERS = []
-    settings.ALLOWED_GROUPS = []
-    yield fake
-    fake.stop()
-
-
-def signed_in_user(client: Client) -> User | None:
-    user_id = client.session.get("_auth_user_id")
-    return User.objects.get(pk=user_id) if user_id else None
+    yield from serve_idp(FakeOidcProvider(), settings, auth_provider="oidc", OIDC_GROUPS_CLAIM="groups")
 
 
 @pytest.mark.django_db

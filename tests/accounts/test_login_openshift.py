@@ -12,7 +12,7 @@ from accounts.models import Role, User
 from accounts.services import user_deactivate
 from litemaas.models import AuditEvent
 from tests.factories import UserFactory
-from tests.fakes import authorize_at_idp, call_callback, oauth_login, start_login
+from tests.fakes import authorize_at_idp, call_callback, oauth_login, serve_idp, signed_in_user, start_login
 from tests.fakes.openshift import USER_API_PATH, FakeOpenShift
 
 LOGIN_PATH = "/accounts/openshift/login/"
@@ -21,20 +21,7 @@ LOGIN_PATH = "/accounts/openshift/login/"
 @pytest.fixture
 def openshift(settings):
     """A running fake OpenShift, with the portal's provider settings pointing at it."""
-    fake = FakeOpenShift().start()
-    settings.AUTH_PROVIDER = "openshift"
-    settings.SOCIALACCOUNT_PROVIDERS = fake.provider_settings()
-    settings.ADMIN_GROUPS = ["litemaas-admins"]
-    settings.READONLY_ADMIN_GROUPS = ["litemaas-readonly"]
-    settings.INITIAL_ADMIN_USERS = []
-    settings.ALLOWED_GROUPS = []
-    yield fake
-    fake.stop()
-
-
-def signed_in_user(client: Client) -> User | None:
-    user_id = client.session.get("_auth_user_id")
-    return User.objects.get(pk=user_id) if user_id else None
+    yield from serve_idp(FakeOpenShift(), settings, auth_provider="openshift")
 
 
 def audit_actions() -> list[str]:

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from apikeys import services
 from apikeys.models import ApiKey, ApiKeySettings, KeyStatus
+from apikeys.services import create as create_service
 from litemaas.models import AuditEvent
 from tests.apikeys.conftest import make_model, subscribe
 
@@ -181,12 +182,12 @@ def test_litellm_hangs_after_storing_the_key_no_orphan(litellm, subscribed, user
 def test_litellm_down_for_create_and_cleanup_then_recovers(litellm, subscribed, user_client):
     # Stored, then the proxy disappears: neither the answer nor the immediate delete get through.
     litellm.set_fault("hang", delay=5, count=1, paths=["/key/generate"])
-    original = services._best_effort_remote_delete
-    services._best_effort_remote_delete = lambda key: False
+    original = create_service._best_effort_remote_delete
+    create_service._best_effort_remote_delete = lambda key: False
     try:
         assert _create(user_client).status_code == 503
     finally:
-        services._best_effort_remote_delete = original
+        create_service._best_effort_remote_delete = original
     key = ApiKey.objects.get()
     assert key.status == KeyStatus.PROVISIONING and key.token_hash in litellm.state.keys
     litellm.set_fault("down")
@@ -200,13 +201,13 @@ def test_litellm_down_for_create_and_cleanup_then_recovers(litellm, subscribed, 
 
 @pytest.mark.django_db
 def test_crash_between_generate_and_activation_is_cleaned_up(litellm, subscribed, monkeypatch):
-    real = services._remote_generate
+    real = create_service._remote_generate
 
     def generate_then_crash(**kwargs):
         real(**kwargs)
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(services, "_remote_generate", generate_then_crash)
+    monkeypatch.setattr(create_service, "_remote_generate", generate_then_crash)
     with pytest.raises(RuntimeError):
         services.apikey_create(user=subscribed, actor=subscribed, model_ids=["gpt-test"], name="x")
     key = ApiKey.objects.get()

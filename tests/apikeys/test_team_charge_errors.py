@@ -3,7 +3,7 @@ from unittest import mock
 
 import pytest
 
-from apikeys import services
+from apikeys.services import remote
 from integrations.litellm.errors import LiteLLMNotFound, LiteLLMRejected
 from litemaas.exceptions import ValidationFailed
 
@@ -20,28 +20,28 @@ def _client(set_team_error, key_exists=True):
 
 
 def test_unknown_team_is_a_validation_error_not_a_broken_key():
-    with mock.patch.object(services, "_client", return_value=_client(LiteLLMNotFound("no team"))):
+    with mock.patch.object(remote, "_client", return_value=_client(LiteLLMNotFound("no team"))):
         with pytest.raises(ValidationFailed) as caught:
-            services._remote_set_team(key=_Key(), team_id="t1")
+            remote._remote_set_team(key=_Key(), team_id="t1")
     assert "team_id" in caught.value.details["fields"]
 
 
 def test_missing_key_still_surfaces_as_not_found():
     client = _client(LiteLLMNotFound("no key"), key_exists=False)
-    with mock.patch.object(services, "_client", return_value=client):
+    with mock.patch.object(remote, "_client", return_value=client):
         with pytest.raises(LiteLLMNotFound):
-            services._remote_set_team(key=_Key(), team_id="t1")
+            remote._remote_set_team(key=_Key(), team_id="t1")
 
 
 def test_team_policy_refusal_is_a_validation_error_with_litellm_reason():
     refusal = LiteLLMRejected("refused", status=403, reason="team_model_access_denied")
-    with mock.patch.object(services, "_client", return_value=_client(refusal)):
+    with mock.patch.object(remote, "_client", return_value=_client(refusal)):
         with pytest.raises(ValidationFailed, match="team_model_access_denied"):
-            services._remote_set_team(key=_Key(), team_id="t1")
+            remote._remote_set_team(key=_Key(), team_id="t1")
 
 
 def test_other_rejections_pass_through():
     refusal = LiteLLMRejected("bad", status=422, reason="bad request")
-    with mock.patch.object(services, "_client", return_value=_client(refusal)):
+    with mock.patch.object(remote, "_client", return_value=_client(refusal)):
         with pytest.raises(LiteLLMRejected):
-            services._remote_set_team(key=_Key(), team_id="t1")
+            remote._remote_set_team(key=_Key(), team_id="t1")

@@ -106,3 +106,84 @@ def test_user_list_pages_through_every_user(litellm_target):
     assert newest == sorted(newest, reverse=True)  # default order: created_at desc
     for params in ({"page_size": 101}, {"page": 0}):
         assert litellm_target.raw("GET", "/user/list", params=params).status_code == 422
+
+
+def _membership_row(target, team_id: str, user_id: str) -> dict:
+    reply = target.raw("GET", "/team/info", params={"team_id": team_id})
+    assert reply.status_code == 200
+    return next(m for m in reply.json()["team_memberships"] if m["user_id"] == user_id)
+
+
+def test_team_member_update_sets_a_cap_that_litellm_enforces_and_null_clears(litellm_target, member_key):
+    client, (team_id, user_id, secret, token) = litellm_target.client, member_key
+    client.key_set_team(token, team_id)
+    # Below one chat's cost (2.5e-5): the first call passes (nothing spent yet), later ones hit the cap.
+    limits = client.team_member_update(team_id, user_id, max_budget_in_team=1e-5, rpm_limit=1000)
+    assert (limits.team_id, limits.user_id, limits.max_budget_in_team, limits.rpm_limit) == (team_id, user_id, 1e-5,
+                                                                                            1000)
+    row = _membership_row(litellm_target, team_id, user_id)
+    assert row["litellm_budget_table"]["max_budget"] == 1e-5 and row["litellm_budget_table"]["rpm_limit"] == 1000
+    assert litellm_target.chat(secret).status_code == 200
+
+    def refusal() -> dict | None:
+        reply = litellm_target.chat(secret)  # (a Response is falsy for a 4xx: return its body)
+        return reply.json()["error"] if reply.status_code == 429 else None
+
+    error = poll(refusal)  # the real proxy writes spend in batches (0.5–6 s)
+    assert error["type"] == "budget_exceeded" and "TeamMember=" in error["message"]
+    poll(lambda: _membership_row(litellm_target, team_id, user_id)["spend"])  # enforced before it is written
+    # Merge-patch: an omitted field stays, an explicit null clears.
+    client.team_member_update(team_id, user_id, tpm_limit=5000)
+    table = _membership_row(litellm_target, team_id, user_id)["litellm_budget_table"]
+    assert (table["max_budget"], table["tpm_limit"], table["rpm_limit"]) == (1e-5, 5000, 1000)
+    assert client.team_member_update(team_id, user_id, max_budget_in_team=None).max_budget_in_team is None
+    assert _membership_row(litellm_target, team_id, user_id)["litellm_budget_table"]["max_budget"] is None
+    assert litellm_target.chat(secret).status_code == 200
+
+
+def test_team_member_update_quirks_unknown_team_and_non_member(litellm_target, member_key):
+    client, (team_id, _, _, _) = litellm_target.client, member_key
+    with pytest.raises(LiteLLMNotFound):  # 400 "Team id=… does not exist in db"
+        client.team_member_update(str(uuid.uuid4()), str(uuid.uuid4()), max_budget_in_team=1)
+    stranger = str(uuid.uuid4())
+    # No membership check: a non-member gets a budget row (callers send members only).
+    assert client.team_member_update(team_id, stranger, max_budget_in_team=2).max_budget_in_team == 2
+    assert _membership_row(litellm_target, team_id, stranger)["litellm_budget_table"]["max_budget"] == 2
+    assert stranger not in client.team_get(team_id).member_ids
+    reply = litellm_target.raw("POST", "/team/member_update", json={"team_id": team_id, "user_id": stranger,
+                                                                   "role": "admin"})
+    assert reply.status_code == 400 and "premium" in str(reply.json())  # team admins need a licence
+
+
+def test_team_spend_has_no_scoped_reset_route(litellm_target, member_key):
+    team_id = member_key[0]
+    assert litellm_target.raw("POST", f"/team/{team_id}/reset_spend", json={}).status_code == 404
+    reply = litellm_target.raw("POST", "/team/update", json={"team_id": team_id,
+                                                            "budget_reset_at": "2020-01-01T00:00:00Z"})
+    assert reply.status_code == 200 and reply.json()["data"]["budget_reset_at"] is None  # not a field either
+
+
+def test_v2_team_list_pages_teams_with_spend_and_no_key_rows(litellm_target, member_key):
+    client, (team_id, _, secret, token) = litellm_target.client, member_key
+    client.key_set_team(token, team_id)
+    created = {team_id} | {client.team_create(team_id=str(uuid.uuid4()), team_alias=unique("contract-v2"),
+                                              max_budget=5, budget_duration="30d").team_id for _ in range(2)}
+    teams = client.team_list_paged(page_size=2)
+    ids = [t.team_id for t in teams]
+    assert created <= set(ids) and len(ids) == len(set(ids))
+    budgeted = [t for t in teams if t.team_id in created and t.max_budget == 5]
+    assert len(budgeted) == 2 and all(t.budget_reset_at is not None and t.budget_duration == "30d" for t in budgeted)
+    assert litellm_target.chat(secret).status_code == 200
+    poll(lambda: next(t for t in client.team_list_paged() if t.team_id == team_id).spend)
+    body = litellm_target.raw("GET", "/v2/team/list", params={"page_size": 2}).json()
+    assert body.keys() >= {"teams", "total", "page", "page_size", "total_pages"} and len(body["teams"]) <= 2
+    assert all("keys" not in t and "keys_count" in t and "members_count" in t for t in body["teams"])
+    assert litellm_target.raw("GET", "/v2/team/list", params={"page_size": 101}).status_code == 422
+
+
+def test_user_list_rows_carry_spend_budget_and_reset_time(litellm_target, member_key):
+    client, (_, user_id, secret, _) = litellm_target.client, member_key
+    client.user_update(user_id, max_budget=7, budget_duration="30d")
+    assert litellm_target.chat(secret).status_code == 200
+    row = poll(lambda: next((u for u in client.user_list() if u.user_id == user_id and u.spend > 0), None))
+    assert row.max_budget == 7 and row.budget_duration == "30d" and row.budget_reset_at is not None

@@ -9,7 +9,8 @@ their own (``scripts/e2e.sh``) so the variable never leaks into the unit tests.
 Django is served on ``localhost`` and the fake OpenShift on ``127.0.0.1`` so they never share cookies
 (gotcha 2). Nothing here downloads a browser: Chromium is ``/usr/bin/chromium`` (``apt-get install chromium``).
 
-Knobs (environment): ``E2E_LITELLM=kit|double`` (default ``kit``; ``double`` skips the kit),
+Knobs (environment): ``E2E_LITELLM=kit|auto|double`` (default ``kit``: the real proxy, and a kit that cannot
+start is an error, never a silent switch; ``auto`` falls back to the double and says so; ``double`` skips the kit),
 ``LITELLM_REAL_KIT`` (kit folder), ``E2E_LITELLM_HOME`` / ``E2E_LITELLM_PORT`` / ``E2E_LITELLM_BACKEND_PORT`` /
 ``E2E_LITELLM_DB`` (the kit's own home, ports and database, so it never collides with the contract suite),
 ``E2E_SCREENSHOT_DIR`` (where failure screenshots go; a new temp dir by default), ``CHROMIUM``.
@@ -95,20 +96,35 @@ def _start_double(reason: str) -> LiteLLM:
     return LiteLLM(kind="double", url=double.url, master_key=DOUBLE_MASTER_KEY, why_not_kit=reason, stop=double.stop)
 
 
+# What the session's journeys ran against, for the closing summary (scripts/e2e.sh runs pytest with -q).
+_USED: dict[str, str] = {}
+
+
 @pytest.fixture(scope="session")
 def litellm_proxy() -> Iterator[LiteLLM]:
-    """The real LiteLLM proxy kit (own home, ports and database), or the double if the kit cannot run."""
-    if os.environ.get("E2E_LITELLM", "kit") == "double":
-        proxy = _start_double("E2E_LITELLM=double")
-    else:
+    """The real LiteLLM proxy kit (own home, ports and database). With ``E2E_LITELLM=auto`` the double stands
+    in when the kit cannot run, and says so; with the default ``kit`` a kit failure fails the journey."""
+    mode = os.environ.get("E2E_LITELLM", "kit")
+    if mode not in ("kit", "auto", "double"):
+        raise RuntimeError(f"E2E_LITELLM must be kit, auto or double, not {mode!r}")
+    if mode == "double":
+        proxy = _start_double("(E2E_LITELLM=double)")
+    elif mode == "auto":
         try:
             proxy = _start_kit()
-        except Exception as exc:  # noqa: BLE001 - any kit failure falls back, and the journey says so
-            proxy = _start_double(f"the real LiteLLM kit could not run: {exc}")
-    print(f"\n[e2e] LiteLLM: {proxy.kind} at {proxy.url} {proxy.why_not_kit}")
+        except Exception as exc:  # noqa: BLE001 - any kit failure falls back, and the summary says so
+            proxy = _start_double(f"(the real LiteLLM kit could not run: {exc})")
+    else:
+        proxy = _start_kit()
+    _USED["litellm"] = f"{proxy.kind} at {proxy.url} {proxy.why_not_kit}".strip()
     yield proxy
     if proxy.stop:
         proxy.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if E2E_ENABLED and _USED:
+        terminalreporter.write_line(f"[e2e] LiteLLM used by the journeys: {_USED['litellm']}")
 
 
 @pytest.fixture(scope="session")
@@ -150,7 +166,10 @@ class Pages:
     steps: list[str] = field(default_factory=list)
 
     def new(self) -> Any:
-        context = self.browser.new_context(base_url=self.base_url, viewport={"width": 1280, "height": 900})
+        # Clipboard permissions: the "copy key" button writes with navigator.clipboard (localhost is a secure
+        # context), and the journey reads the clipboard back.
+        context = self.browser.new_context(base_url=self.base_url, viewport={"width": 1280, "height": 900},
+                                           permissions=["clipboard-read", "clipboard-write"])
         context.set_default_timeout(15_000)
         self.contexts.append(context)
         return context.new_page()

@@ -4,12 +4,14 @@
 has a ``fail`` map (path -> HTTP status) for fault injection and records each request it served.
 ``oauth_login`` drives a whole authorization-code login with Django's test client: POST to the portal's
 provider login URL, follow the redirect to the fake's authorize endpoint with ``requests`` (the fake
-auto-approves), then call the portal's callback with the code and state the fake sent back.
+auto-approves), then call the portal's callback with the code and state the fake sent back. ``serve_idp`` runs a fake for
+a fixture with the portal pointed at it; ``signed_in_user`` tells who the test client is signed in as.
 """
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -121,3 +123,31 @@ def oauth_login(client: Any, login_path: str, **authorize_extra: str) -> Any:
     """Run a whole login; return the portal's response to the callback."""
     callback_url = authorize_at_idp(start_login(client, login_path), **authorize_extra)
     return call_callback(client, callback_url)
+
+
+def serve_idp(fake: Any, settings: Any, *, auth_provider: str, **overrides: Any) -> Iterator[Any]:
+    """Start ``fake`` and point the portal at it for one test; use as ``yield from`` in a fixture.
+
+    Sets ``AUTH_PROVIDER``, ``SOCIALACCOUNT_PROVIDERS`` (from ``fake.provider_settings()``), the group
+    settings every login suite starts from (admins ``litemaas-admins``, read-only ``litemaas-readonly``,
+    no initial admins, no allowed-groups gate) and then ``overrides``; stops the fake afterwards.
+    """
+    fake.start()
+    try:
+        settings.AUTH_PROVIDER = auth_provider
+        settings.SOCIALACCOUNT_PROVIDERS = fake.provider_settings()
+        group_settings = {"ADMIN_GROUPS": ["litemaas-admins"], "READONLY_ADMIN_GROUPS": ["litemaas-readonly"],
+                          "INITIAL_ADMIN_USERS": [], "ALLOWED_GROUPS": []}
+        for name, value in {**group_settings, **overrides}.items():
+            setattr(settings, name, value)
+        yield fake
+    finally:
+        fake.stop()
+
+
+def signed_in_user(client: Any) -> Any:
+    """The ``User`` the Django test ``client`` is signed in as, or ``None``."""
+    from accounts.models import User
+
+    user_id = client.session.get("_auth_user_id")
+    return User.objects.get(pk=user_id) if user_id else None

@@ -6,22 +6,19 @@ works too. ``groups`` go into the userinfo answer and the ID token under ``group
 """
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
 import json
 import secrets
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlencode
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from accounts.providers.config import oidc_provider_settings
-from tests.fakes import FakeHTTPServer
+from tests.fakes.oauth import FakeOAuthServer
 
 CLIENT_ID = "litemaas-oidc"
 CLIENT_SECRET = "fake-oidc-client-secret"
@@ -43,24 +40,16 @@ class FakeOidcUser:
     groups: list[str] = field(default_factory=list)
 
 
-class FakeOidcProvider(FakeHTTPServer):
+class FakeOidcProvider(FakeOAuthServer):
     """The fake provider; ``users`` maps ``preferred_username`` to ``FakeOidcUser``."""
 
     def __init__(self, *, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET,
                  groups_claim: str = "groups",
                  redirect_prefix: str = "http://testserver/accounts/oidc/oidc/login/callback/") -> None:
-        super().__init__()
-        self.client_id = client_id
-        self.client_secret = client_secret
+        super().__init__(client_id=client_id, client_secret=client_secret, redirect_prefix=redirect_prefix)
         self.groups_claim = groups_claim
-        self.redirect_prefix = redirect_prefix
         self.users: dict[str, FakeOidcUser] = {}
-        self.default_user = ""
-        self.codes: dict[str, dict[str, Any]] = {}
-        self.tokens: dict[str, str] = {}
-        self.issued_tokens: list[str] = []
         self.issued_id_tokens: list[str] = []
-        self.authorize_params: list[dict[str, str]] = []
         self.id_token_overrides: dict[str, Any] = {}  # e.g. {"aud": "someone-else"} to test validation
         self._key = _signing_key()
         self.kid = "fake-" + secrets.token_hex(4)
@@ -112,35 +101,22 @@ class FakeOidcProvider(FakeHTTPServer):
         return self.reply_json(handler, 404, {"error": "not_found"})
 
     def _authorize(self, handler: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
-        self.authorize_params.append(dict(query))
-        redirect_uri = query.get("redirect_uri", "")
-        if query.get("client_id") != self.client_id or not redirect_uri.startswith(self.redirect_prefix):
-            return self.reply_json(handler, 400, {"error": "invalid_request"})
+        redirect_uri = self.authorize_redirect_uri(handler, query)
+        if redirect_uri is None:
+            return None
         if "openid" not in query.get("scope", "").split():
             return self.reply_json(handler, 400, {"error": "invalid_scope"})
-        code = secrets.token_urlsafe(24)
-        self.codes[code] = {"redirect_uri": redirect_uri, "user": query.get("login_as") or self.default_user,
-                            "expires": time.time() + 300, "challenge": query.get("code_challenge"),
-                            "nonce": query.get("nonce")}
-        params = {"code": code}
-        if "state" in query:
-            params["state"] = query["state"]
-        self.reply_redirect(handler, f"{redirect_uri}?{urlencode(params)}")
+        self.issue_code(handler, redirect_uri, query, user=query.get("login_as") or self.default_user,
+                        nonce=query.get("nonce"))
 
     def _token(self, handler: BaseHTTPRequestHandler, form: dict[str, str]) -> None:
-        auth = handler.headers.get("Authorization", "")
-        if auth.startswith("Basic "):
-            form["client_id"], form["client_secret"] = base64.b64decode(auth[6:]).decode().split(":", 1)
-        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+        if not self.client_authenticated(handler, form):
             return self.reply_json(handler, 401, {"error": "invalid_client"})
-        record = self.codes.pop(form.get("code", ""), None)  # single use
-        if record is None or record["expires"] < time.time() or record["redirect_uri"] != form.get("redirect_uri"):
+        record = self.redeem_code(form)
+        if record is None:
             return self.reply_json(handler, 400, {"error": "invalid_grant"})
-        if record["challenge"]:
-            verifier = form.get("code_verifier", "").encode()
-            digest = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=").decode()
-            if digest != record["challenge"]:
-                return self.reply_json(handler, 400, {"error": "invalid_grant"})
+        if record["challenge"] and self.pkce_s256(form.get("code_verifier", "")) != record["challenge"]:
+            return self.reply_json(handler, 400, {"error": "invalid_grant"})
         user = self.users[record["user"]]
         now = int(time.time())
         claims = {"iss": self.url, "aud": self.client_id, "sub": user.sub, "iat": now, "exp": now + 300,
@@ -157,8 +133,7 @@ class FakeOidcProvider(FakeHTTPServer):
                                        "id_token": id_token})
 
     def _userinfo(self, handler: BaseHTTPRequestHandler) -> None:
-        token = handler.headers.get("Authorization", "").removeprefix("Bearer ")
-        name = self.tokens.get(token)
+        name = self.bearer_user(handler)
         if not name:
             return self.reply_json(handler, 401, {"error": "invalid_token"})
         user = self.users[name]

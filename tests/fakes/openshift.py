@@ -12,17 +12,14 @@ Serves, on 127.0.0.1:
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlencode
 
 from accounts.providers.config import openshift_provider_settings
-from tests.fakes import FakeHTTPServer
+from tests.fakes.oauth import FakeOAuthServer
 
 USER_API_PATH = "/apis/user.openshift.io/v1/users/~"
 CLIENT_ID = "litemaas-portal"
@@ -37,21 +34,13 @@ class FakeOpenShiftUser:
     full_name: str = ""
 
 
-class FakeOpenShift(FakeHTTPServer):
+class FakeOpenShift(FakeOAuthServer):
     """The fake server; ``users`` maps user names to ``FakeOpenShiftUser``."""
 
     def __init__(self, *, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET,
                  redirect_prefix: str = "http://testserver/accounts/openshift/login/callback/") -> None:
-        super().__init__()
-        self.client_id = client_id
-        self.client_secret = client_secret
-        self.redirect_prefix = redirect_prefix
+        super().__init__(client_id=client_id, client_secret=client_secret, redirect_prefix=redirect_prefix)
         self.users: dict[str, FakeOpenShiftUser] = {}
-        self.default_user = ""
-        self.codes: dict[str, dict[str, Any]] = {}
-        self.tokens: dict[str, str] = {}
-        self.issued_tokens: list[str] = []
-        self.authorize_params: list[dict[str, str]] = []
 
     def add_user(self, name: str, *, uid: str | None = None, groups: list[str] | None = None,
                  full_name: str = "") -> FakeOpenShiftUser:
@@ -88,40 +77,27 @@ class FakeOpenShift(FakeHTTPServer):
         return self.reply_json(handler, 404, {"error": "not_found"})
 
     def _authorize(self, handler: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
-        self.authorize_params.append(dict(query))
-        redirect_uri = query.get("redirect_uri", "")
-        if query.get("client_id") != self.client_id or not redirect_uri.startswith(self.redirect_prefix):
-            return self.reply_json(handler, 400, {"error": "invalid_request"})
+        redirect_uri = self.authorize_redirect_uri(handler, query)
+        if redirect_uri is None:
+            return None
         if query.get("response_type") != "code":
             return self.reply_json(handler, 400, {"error": "unsupported_response_type"})
         name = query.get("login_as") or self.default_user
         if query.get("deny"):
             params = {"error": "access_denied", "state": query.get("state", "")}
             return self.reply_redirect(handler, f"{redirect_uri}?{urlencode(params)}")
-        code = secrets.token_urlsafe(24)
-        self.codes[code] = {"client_id": self.client_id, "redirect_uri": redirect_uri, "user": name,
-                            "expires": time.time() + 300, "challenge": query.get("code_challenge"),
-                            "method": query.get("code_challenge_method")}
-        params = {"code": code}
-        if "state" in query:
-            params["state"] = query["state"]
-        self.reply_redirect(handler, f"{redirect_uri}?{urlencode(params)}")
+        self.issue_code(handler, redirect_uri, query, client_id=self.client_id, user=name,
+                        method=query.get("code_challenge_method"))
 
     def _token(self, handler: BaseHTTPRequestHandler, form: dict[str, str]) -> None:
-        auth = handler.headers.get("Authorization", "")
-        if auth.startswith("Basic "):
-            form["client_id"], form["client_secret"] = base64.b64decode(auth[6:]).decode().split(":", 1)
-        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+        if not self.client_authenticated(handler, form):
             return self.reply_json(handler, 401, {"error": "unauthorized_client"})
-        record = self.codes.pop(form.get("code", ""), None)  # single use
-        if (record is None or record["expires"] < time.time() or form.get("grant_type") != "authorization_code"
-                or record["redirect_uri"] != form.get("redirect_uri")):
+        record = self.redeem_code(form)
+        if record is None or form.get("grant_type") != "authorization_code":
             return self.reply_json(handler, 400, {"error": "invalid_grant"})
-        if record["challenge"]:
-            verifier = form.get("code_verifier", "").encode()
-            digest = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=").decode()
-            if record["method"] != "S256" or digest != record["challenge"]:
-                return self.reply_json(handler, 400, {"error": "invalid_grant", "error_description": "PKCE"})
+        if record["challenge"] and (record["method"] != "S256"
+                                    or self.pkce_s256(form.get("code_verifier", "")) != record["challenge"]):
+            return self.reply_json(handler, 400, {"error": "invalid_grant", "error_description": "PKCE"})
         token = "sha256~" + secrets.token_urlsafe(32)
         self.tokens[token] = record["user"]
         self.issued_tokens.append(token)
@@ -129,8 +105,7 @@ class FakeOpenShift(FakeHTTPServer):
                                        "scope": "user:info"})
 
     def _user(self, handler: BaseHTTPRequestHandler) -> None:
-        token = handler.headers.get("Authorization", "").removeprefix("Bearer ")
-        name = self.tokens.get(token)
+        name = self.bearer_user(handler)
         if not name or name not in self.users:
             return self.reply_json(handler, 401, {"kind": "Status", "status": "Failure", "code": 401})
         user = self.users[name]

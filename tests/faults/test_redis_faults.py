@@ -108,3 +108,23 @@ def test_redis_outage_is_not_a_site_outage(mode, redis_proxy, portal_with_key, l
     _journey(client, user_client, f"redis {mode}")
     redis_proxy.set("pass")
     _journey(client, user_client, "redis recovered")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mode", ["refuse", "blackhole"])
+def test_single_flight_jobs_still_run_once_while_redis_is_down(mode, redis_proxy, litellm, admin_client):
+    """Locks taken while Redis is refused or paused do not look "held" (no 409, no skipped sweep): the
+    database lock takes over (litemaas.locks), and a second run is still refused while one holds it."""
+    from integrations import outbox
+    from integrations.models import SyncRun
+    from litemaas.locks import single_flight
+
+    redis_proxy.set(mode)
+    with stopwatch(f"redis {mode}: POST /api/v1/admin/usage/refresh", bound=REDIS_BOUND_SECONDS):
+        response = admin_client.post("/api/v1/admin/usage/refresh")
+    assert response.status_code == 200, response.content[:300]
+    assert SyncRun.objects.filter(kind=SyncRun.Kind.USAGE).count() == 1
+    assert outbox.outbox_sweep()["skipped"] == 0
+    with single_flight(outbox.SWEEP_LOCK, timeout=60) as acquired:
+        assert acquired
+        assert outbox.outbox_sweep()["skipped"] == 1

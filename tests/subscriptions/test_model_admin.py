@@ -17,6 +17,7 @@ from subscriptions import services
 from subscriptions.encryption import decrypt_secret
 from subscriptions.models import LlmModel, Subscription
 from subscriptions.models import SubscriptionStatus as S
+from subscriptions.services import model_admin
 from tests.subscriptions.conftest import deployment, make_model, make_subscription
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +69,7 @@ def test_create_local_failure_deletes_the_new_deployment_again(litellm, admin_us
     def boom(**kwargs):
         raise RuntimeError("database fell over")
 
-    monkeypatch.setattr(services, "_model_save_created", boom)
+    monkeypatch.setattr(model_admin, "_model_save_created", boom)
     with pytest.raises(RuntimeError):
         services.model_create(actor=admin_user, model_id="m", data=dict(CREATE))
     assert litellm.calls_to("/model/delete")
@@ -118,7 +119,7 @@ def test_update_local_failure_restores_litellm(litellm, admin_user, monkeypatch)
     def boom(**kwargs):
         raise RuntimeError("db down")
 
-    monkeypatch.setattr(services, "_model_save_updated", boom)
+    monkeypatch.setattr(model_admin, "_model_save_updated", boom)
     with pytest.raises(RuntimeError):
         services.model_update(actor=admin_user, model_id="m", data={"tpm": 9})
     first, undo = litellm.calls_to("/model/update")

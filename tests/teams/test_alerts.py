@@ -183,6 +183,72 @@ def test_webhook_is_signed_with_hmac_sha256(litellm, key, user, receiver):
     assert not verify(body, "wrong-secret", headers[SIGNATURE_HEADER])
     payload = json.loads(body)
     assert payload["threshold"] == "95" and payload["target_id"] == str(key.pk)
+    assert payload["url"] == payload["link"] == f"/api-keys/{key.pk}/"  # no PORTAL_BASE_URL: relative
+
+
+def test_alert_email_and_webhook_links_are_absolute_with_portal_base_url(litellm, key, user, receiver, settings):
+    from accounts.alert_preferences import notification_preference_update
+
+    settings.PORTAL_BASE_URL = "https://portal.example.com"
+    handler, url = receiver
+    notification_preference_update(user=user, values={"channel_webhook": True, "webhook_url": url})
+    _spend(litellm, key, 8.2)
+    alerts.check_budget_alerts(now=NOW)
+    assert mail.outbox[-1].body.endswith(f"\n\nhttps://portal.example.com/api-keys/{key.pk}/")
+    payload = json.loads(handler.received[0][1])
+    assert payload["link"] == f"/api-keys/{key.pk}/"
+    assert payload["url"] == f"https://portal.example.com/api-keys/{key.pk}/"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reading spend in batches
+# ---------------------------------------------------------------------------------------------------------
+def _budget_users(litellm, n: int, *, spend: float = 85.0) -> list:
+    from integrations.services import ensure_litellm_user
+    from tests.factories import UserFactory
+
+    users = [UserFactory(max_budget=Decimal("100"), budget_duration="30d") for _ in range(n)]
+    for u in users:
+        ensure_litellm_user(u)
+        litellm.state.users[str(u.pk)]["spend"] = spend
+    return users
+
+
+def test_user_and_team_spend_come_from_the_paged_lists(litellm, make_team, user):
+    users = _budget_users(litellm, 3)
+    team = make_team(owner=user, max_budget=Decimal("100"))
+    litellm.state.teams[str(team.pk)]["spend"] = 90.0
+    litellm._server.calls.clear()
+    result = alerts.check_budget_alerts(now=NOW)
+    assert (result.users, result.teams) == (3, 2)  # with the Default Team (it has a budget)
+    assert litellm.calls_to("/user/info") == [] and litellm.calls_to("/team/info") == []
+    assert [c["params"]["page_size"] for c in litellm.calls_to("/user/list")] == ["100"]
+    assert [c["params"]["page_size"] for c in litellm.calls_to("/v2/team/list")] == ["100"]
+    for u in users:
+        assert BudgetAlert.objects.filter(target_type="user", target_id=str(u.pk), threshold="80").exists()
+    assert BudgetAlert.objects.filter(target_type="team", target_id=str(team.pk), threshold="80").exists()
+
+
+def test_few_budgets_among_many_users_are_read_one_by_one(litellm, monkeypatch):
+    budgeted = _budget_users(litellm, 2)
+    monkeypatch.setattr(alerts, "LIST_PAGE_SIZE", 1)  # listing 2+ users would now take more calls than 2 reads
+    from tests.factories import UserFactory
+
+    UserFactory()
+    litellm._server.calls.clear()
+    assert alerts.check_budget_alerts(now=NOW).users == 2
+    assert litellm.calls_to("/user/list") == []
+    assert sorted(c["params"]["user_id"] for c in litellm.calls_to("/user/info")) == sorted(str(u.pk) for u in budgeted)
+
+
+def test_a_proxy_without_the_paged_team_list_falls_back_to_team_info(litellm, make_team, user):
+    team = make_team(owner=user, max_budget=Decimal("100"))
+    litellm.state.teams[str(team.pk)]["spend"] = 96.0
+    litellm.set_fault("error", status=404, paths=["/v2/team/list"])
+    result = alerts.check_budget_alerts(now=NOW)
+    assert result.teams == 1 and not result.errors  # (the Default Team is not in LiteLLM here)
+    assert str(team.pk) in [c["params"]["team_id"] for c in litellm.calls_to("/team/info")]
+    assert BudgetAlert.objects.filter(target_type="team", target_id=str(team.pk), threshold="95").exists()
 
 
 def test_webhook_retries_are_bounded(receiver):

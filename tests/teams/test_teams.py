@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from integrations import outbox
 from integrations.models import Outbox
+from litemaas.models import AuditEvent
 from teams import services
 from teams.models import DEFAULT_TEAM_ID, Membership, Team, TeamGroupMapping, TeamRole
 from tests.factories import UserFactory
@@ -320,8 +321,147 @@ def test_reset_user_spend_and_team_spend_unsupported_is_reported(litellm, make_t
     team = make_team(owner=user)
     litellm.state.teams[str(team.pk)]["spend"] = 3.0
     response = admin_client.post(f"/api/v1/admin/teams/{team.pk}/reset-spend")
-    assert response.status_code == 502  # the double, like LiteLLM 1.103.7, has no team spend reset
-    assert response.json()["error"]["code"] == "team_spend_reset_unsupported"
+    # The double, like LiteLLM 1.103.7, has no team spend reset: LiteLLM did not fail, the proxy cannot do it.
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "team_spend_reset_unsupported" and "budget period" in error["message"]
+    assert litellm.state.teams[str(team.pk)]["spend"] == 3.0
+    assert not AuditEvent.objects.filter(action="team.reset_spend").exists()
+    litellm.state.teams[str(team.pk)]["spend"] = 0.0  # nothing to reset: fine
+    assert admin_client.post(f"/api/v1/admin/teams/{team.pk}/reset-spend").status_code == 200
+
+
+def test_team_page_disables_spend_reset_with_an_explanation(litellm, make_team, client, admin_user):
+    team = make_team(max_budget=Decimal("10"), budget_duration="30d")
+    litellm.state.teams[str(team.pk)]["spend"] = 2.0
+    client.force_login(admin_user)
+    response = client.get(f"/teams/{team.pk}/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "LiteLLM cannot reset a team's spend" in page and "Next reset:" in page
+    assert f"/teams/{team.pk}/reset-spend" not in page
+    response = client.post(f"/teams/{team.pk}/reset-spend", follow=True)  # a stale page still posts it
+    assert response.status_code == 200 and "LiteLLM cannot reset a team" in response.content.decode()
+
+
+def test_member_cap_is_pushed_to_litellm_on_add_and_change(litellm, make_team, user, other_user,
+                                                           django_capture_on_commit_callbacks):
+    team = make_team(owner=other_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        membership = services.team_member_add(team=team, user=user, actor=other_user, max_budget="5")
+    assert litellm.state.member_budgets[(str(team.pk), str(user.pk))]["max_budget"] == 5.0
+    with django_capture_on_commit_callbacks(execute=True):
+        services.team_member_update(membership=membership, actor=other_user, max_budget="7.5")
+    assert litellm.state.member_budgets[(str(team.pk), str(user.pk))]["max_budget"] == 7.5
+    calls = litellm.calls_to("/team/member_update")
+    assert [c["body"] for c in calls][-1] == {"team_id": str(team.pk), "user_id": str(user.pk),
+                                               "max_budget_in_team": 7.5}
+    with django_capture_on_commit_callbacks(execute=True):
+        services.team_member_update(membership=membership, actor=other_user, max_budget=None)
+    assert litellm.state.member_budgets[(str(team.pk), str(user.pk))]["max_budget"] is None
+    with django_capture_on_commit_callbacks(execute=True):  # a role change alone sends no cap
+        services.team_member_update(membership=membership, actor=other_user, role=TeamRole.ADMIN)
+    assert len(litellm.calls_to("/team/member_update")) == 3
+    # No cap on add: nothing sent.
+    third = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.team_member_add(team=team, user=third, actor=other_user)
+    assert len(litellm.calls_to("/team/member_update")) == 3
+
+
+def test_member_cap_waits_in_the_outbox_while_litellm_is_down(litellm, make_team, user, other_user,
+                                                              django_capture_on_commit_callbacks):
+    team = make_team(owner=other_user)
+    litellm.set_fault("error", status=503)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.team_member_add(team=team, user=user, actor=other_user, max_budget="3")
+    assert (str(team.pk), str(user.pk)) not in litellm.state.member_budgets
+    litellm.clear_fault()
+    with _later(3600):
+        outbox.outbox_sweep()
+        outbox.outbox_sweep()
+    assert str(user.pk) in _remote_members(litellm, team)
+    assert litellm.state.member_budgets[(str(team.pk), str(user.pk))]["max_budget"] == 3.0
+    entries = Outbox.objects.filter(object_type="team", object_id=str(team.pk)).order_by("sequence")
+    assert [e.operation for e in entries][-2:] == ["team.member_add", "team.member_cap"]
+    assert all(e.status == Outbox.Status.DONE for e in entries)
+
+
+def test_repairing_a_team_litellm_lost_restores_member_caps(litellm, make_team, user, other_user,
+                                                            django_capture_on_commit_callbacks):
+    team = make_team(owner=other_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.team_member_add(team=team, user=user, actor=other_user, max_budget="4")
+    del litellm.state.teams[str(team.pk)]
+    litellm.state.member_budgets.clear()
+    services.team_sync_to_litellm(team=team)
+    assert str(user.pk) in _remote_members(litellm, team)
+    assert litellm.state.member_budgets[(str(team.pk), str(user.pk))]["max_budget"] == 4.0
+
+
+def test_user_creates_own_team_with_zero_budget_up_to_the_limit(litellm, user_client, user, settings):
+    settings.TEAM_MAX_OWNED_PER_USER = 2
+    for name in ("Alpha", "Beta"):
+        response = user_client.post("/api/v1/teams", {"name": name, "description": "ours"}, format="json")
+        assert response.status_code == 201, response.json()
+        team = Team.objects.get(pk=response.json()["id"])
+        assert team.max_budget == Decimal(0) and litellm.state.teams[str(team.pk)]["max_budget"] == 0.0
+        assert Membership.objects.get(team=team, user=user).role == TeamRole.OWNER
+    teams_before = len(litellm.state.teams)
+    response = user_client.post("/api/v1/teams", {"name": "Gamma"}, format="json")
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "team_owner_limit" and error["details"] == {"limit": 2, "owned": 2}
+    assert "2" in error["message"] and len(litellm.state.teams) == teams_before  # LiteLLM never called
+    # An archived team no longer counts.
+    admin = UserFactory(role="admin")
+    services.team_archive(team=Team.objects.get(name="Alpha"), actor=admin)
+    assert user_client.post("/api/v1/teams", {"name": "Gamma"}, format="json").status_code == 201
+
+
+def test_self_service_create_refuses_admin_fields_and_can_be_switched_off(litellm, user_client, other_user, settings):
+    settings.TEAM_MAX_OWNED_PER_USER = 5
+    for body in ({"name": "Rich", "max_budget": "1000"}, {"name": "Fast", "tpm_limit": 100},
+                 {"name": "Picky", "allowed_models": ["m"]}, {"name": "Gift", "owner_id": str(other_user.pk)}):
+        response = user_client.post("/api/v1/teams", body, format="json")
+        assert response.status_code == 403, body
+        assert response.json()["error"]["code"] == "admin_required"
+    settings.TEAM_MAX_OWNED_PER_USER = 0  # users cannot create teams
+    response = user_client.post("/api/v1/teams", {"name": "Any"}, format="json")
+    assert response.status_code == 403 and response.json()["error"]["code"] == "team_create_disabled"
+    assert not Team.objects.exclude(pk=DEFAULT_TEAM_ID).exists()
+
+
+def test_admins_are_not_limited_even_on_behalf_of_a_user(litellm, admin_client, user, settings):
+    settings.TEAM_MAX_OWNED_PER_USER = 1
+    for name in ("One", "Two"):
+        response = admin_client.post("/api/v1/teams", {"name": name, "owner_id": str(user.pk), "max_budget": "50"},
+                                     format="json")
+        assert response.status_code == 201
+    assert services.teams_owned_count(user=user) == 2
+    assert services.team_create_allowance(user=user) == {"allowed": False, "limit": 1, "owned": 2}
+
+
+def test_create_team_page_shows_the_limit_and_a_readable_form_error(litellm, client, user, settings):
+    settings.TEAM_MAX_OWNED_PER_USER = 1
+    client.force_login(user)
+    page = client.get("/teams/").content.decode()
+    assert "Create a team" in page and "You own 0 of at most 1 active teams" in page
+    response = client.post("/teams/new", {"name": "Mine", "description": "d"})
+    team = Team.objects.get(name="Mine")
+    assert response.status_code == 302 and response["Location"] == f"/teams/{team.pk}/"
+    page = client.get("/teams/").content.decode()
+    assert "You own 1 active teams; the most one user may own is 1" in page and 'action="/teams/new"' not in page
+    response = client.post("/teams/new", {"name": "More", "description": "x"})
+    body = response.content.decode()
+    assert response.status_code == 409 and "The team was not created." in body
+    assert "the most one user may own (1)" in body and 'value="More"' not in body  # no form once at the limit
+    settings.TEAM_MAX_OWNED_PER_USER = 2
+    response = client.post("/teams/new", {"name": "mine", "description": "kept"})
+    body = response.content.decode()
+    assert response.status_code == 400 and "Another active team has this name." in body and 'value="kept"' in body
+    settings.TEAM_MAX_OWNED_PER_USER = 0
+    assert "Create a team" not in client.get("/teams/").content.decode()
 
 
 def test_pages_render(litellm, make_team, client, admin_user, user):

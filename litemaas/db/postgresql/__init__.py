@@ -1,0 +1,1 @@
+"""PostgreSQL with a client-side bound on every wait for the server (see ``base.py``)."""
